@@ -24,9 +24,9 @@ struct SamplingParams {
 // INVALID_ARGUMENT naming the parameter when out of range.
 Status ValidateSamplingParams(const SamplingParams& params);
 
-// xoshiro256** seeded through SplitMix64 from a 64-bit seed (see docs/engine.md); NextUnit()
-// returns the top 53 bits as a double in [0, 1). The sequence is fixed forever: changing it
-// breaks reproducibility of past jobs.
+// xoshiro256** seeded through SplitMix64 from a 64-bit seed (see docs/engine-sampling.md);
+// NextUnit() returns the top 53 bits as a double in [0, 1). The sequence is fixed forever: changing
+// it breaks reproducibility of past jobs.
 class SamplingRng {
  public:
   explicit SamplingRng(uint64_t seed);

@@ -18,6 +18,7 @@ class GgufWriter;
 }  // namespace gguf
 
 using TokenId = int32_t;
+struct TokenizerData;  // engine/tokenizer/tokenizer_data.h
 
 enum class TokenizerKind { kSentencePiece, kByteLevelBpe };
 
@@ -28,6 +29,8 @@ class Tokenizer {
   // Malformed metadata (ids out of range, missing tokens, bad merges) is CORRUPT, unknown models
   // UNSUPPORTED; the message names the key.
   static Result<std::unique_ptr<Tokenizer>> FromGguf(const gguf::GgufFile& file);
+  // The same from already-extracted metadata (what FromGguf reads); same errors.
+  static Result<std::unique_ptr<Tokenizer>> FromData(TokenizerData data);
   virtual ~Tokenizer() = default;
 
   virtual TokenizerKind kind() const = 0;
@@ -50,6 +53,11 @@ class Tokenizer {
   virtual bool IsControl(TokenId id) const = 0;
   // Looks a token up by its exact text; -1 when absent.
   virtual TokenId FindToken(std::string_view text) const = 0;
+
+ protected:
+  // Decode's body; the default concatenates TokenToPiece. SentencePiece overrides it to drop the
+  // dummy-prefix space its encoder adds.
+  virtual std::string DecodeTokens(std::span<const TokenId> ids, bool render_special) const;
 };
 
 // Writes tokenizer.ggml.* metadata for a small synthetic vocabulary (used by `model make-test`):

@@ -1,0 +1,112 @@
+// infernet_machine_limits: prints the machine's read/copy bandwidth and SGEMM throughput as JSON
+// lines, one per measurement ("gb_per_s"/"gflop_per_s" is the best repetition, "median_..." the
+// median), so benchmark reports can quote them next to engine figures.
+//
+// Usage: infernet_machine_limits [--threads=N] [--buffer_mib=N] [--repetitions=N]
+//                                [--sgemm_n=N] [--sgemm_repetitions=N] [--skip_sgemm]
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "bench/machine_limits.h"
+
+namespace {
+
+using infernet::Result;
+using infernet::Status;
+using infernet::bench::BandwidthOptions;
+using infernet::bench::SgemmOptions;
+using infernet::bench::Throughput;
+
+struct Flags {
+  BandwidthOptions bandwidth;
+  SgemmOptions sgemm;
+  bool skip_sgemm = false;
+};
+
+Result<int> ParsePositive(std::string_view name, std::string_view text) {
+  const std::string value(text);
+  char* end = nullptr;
+  const long parsed = std::strtol(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || parsed < 1 || parsed > (1L << 30)) {
+    return Status::InvalidArgument(std::string(name) + " wants a positive integer, got '" + value +
+                                   "'");
+  }
+  return static_cast<int>(parsed);
+}
+
+Result<Flags> ParseFlags(int argc, char** argv) {
+  Flags flags;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--skip_sgemm") {
+      flags.skip_sgemm = true;
+      continue;
+    }
+    const std::size_t eq = arg.find('=');
+    if (arg.substr(0, 2) != "--" || eq == std::string_view::npos) {
+      return Status::InvalidArgument("expected --flag=value, got '" + std::string(arg) + "'");
+    }
+    const std::string_view name = arg.substr(2, eq - 2);
+    INFERNET_ASSIGN_OR_RETURN(const int value, ParsePositive(name, arg.substr(eq + 1)));
+    if (name == "threads") {
+      flags.bandwidth.threads = value;
+      flags.sgemm.threads = value;
+    } else if (name == "buffer_mib") {
+      flags.bandwidth.buffer_bytes = static_cast<std::size_t>(value) << 20;
+    } else if (name == "repetitions") {
+      flags.bandwidth.repetitions = value;
+    } else if (name == "sgemm_n") {
+      flags.sgemm.n = value;
+    } else if (name == "sgemm_repetitions") {
+      flags.sgemm.repetitions = value;
+    } else {
+      return Status::InvalidArgument("unknown flag --" + std::string(name));
+    }
+  }
+  return flags;
+}
+
+void PrintBandwidth(const char* name, const BandwidthOptions& options, Throughput rate) {
+  std::printf(
+      "{\"name\":\"%s\",\"threads\":%d,\"buffer_bytes\":%zu,\"repetitions\":%d,"
+      "\"gb_per_s\":%.2f,\"median_gb_per_s\":%.2f}\n",
+      name, options.threads, options.buffer_bytes, options.repetitions, rate.best, rate.median);
+  std::fflush(stdout);
+}
+
+Status Run(const Flags& flags) {
+  const BandwidthOptions& bw = flags.bandwidth;
+  INFERNET_ASSIGN_OR_RETURN(const Throughput read, MeasureReadBandwidth(bw));
+  PrintBandwidth("read_bandwidth", bw, read);
+  INFERNET_ASSIGN_OR_RETURN(const Throughput copy, MeasureCopyBandwidth(bw));
+  PrintBandwidth("copy_bandwidth", bw, copy);
+  if (flags.skip_sgemm) return Status::Ok();
+  const SgemmOptions& gemm = flags.sgemm;
+  if (infernet::bench::SgemmKernelUnderusesCpu()) {
+    std::fprintf(stderr,
+                 "infernet_machine_limits: OpenBLAS chose %s kernels but the CPU has AVX-512; "
+                 "rerun with OPENBLAS_CORETYPE=SkylakeX for the arithmetic peak\n",
+                 infernet::bench::SgemmKernelName().c_str());
+  }
+  INFERNET_ASSIGN_OR_RETURN(const Throughput gflops, MeasureSgemmGflops(gemm));
+  std::printf(
+      "{\"name\":\"sgemm\",\"library\":\"openblas\",\"kernel\":\"%s\",\"threads\":%d,"
+      "\"n\":%d,\"repetitions\":%d,\"gflop_per_s\":%.2f,\"median_gflop_per_s\":%.2f}\n",
+      infernet::bench::SgemmKernelName().c_str(), gemm.threads, gemm.n, gemm.repetitions,
+      gflops.best, gflops.median);
+  return Status::Ok();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Result<Flags> flags = ParseFlags(argc, argv);
+  Status status = flags.ok() ? Run(*flags) : flags.status();
+  if (!status.ok()) {
+    std::fprintf(stderr, "infernet_machine_limits: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,161 @@
+// The seam between model code and compute back ends (CPU now, CUDA later).
+//
+// Model code (engine/model/) describes the forward pass as a sequence of the ops below on opaque
+// handles and never branches on which back end runs them. A Backend prepares weights once at load
+// time and creates ComputeStreams; a ComputeStream owns the execution resources of one Context
+// (threads, scratch, a CUDA stream) and allocates that Context's activations and KV cache.
+//
+// Shapes: activations are row-major float matrices [rows = tokens, cols = features]. Weights use
+// GGUF order: row_length() is the contiguous (input) dimension, rows() the output dimension.
+// Ops act on the first `n` rows of their operands; outputs must not alias inputs unless stated.
+//
+// Determinism: every op computes each output row from its own input row (attention: from its own
+// sequence's cache) with a fixed sequence of floating-point operations, so results do not depend
+// on how many rows an op processes or on the back end's thread count.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "core/result.h"
+#include "engine/gguf/gguf_file.h"
+#include "engine/model/model_config.h"
+#include "engine/tensor_type.h"
+
+namespace infernet {
+
+// A weight tensor prepared by a back end (CPU: a view of the mapped file; CUDA: a device copy).
+class DeviceWeight {
+ public:
+  virtual ~DeviceWeight() = default;
+  TensorType type() const { return type_; }
+  int64_t row_length() const { return row_length_; }
+  int64_t rows() const { return rows_; }
+
+ protected:
+  DeviceWeight(TensorType type, int64_t row_length, int64_t rows)
+      : type_(type), row_length_(row_length), rows_(rows) {}
+
+ private:
+  TensorType type_;
+  int64_t row_length_;
+  int64_t rows_;
+};
+
+// A float activation matrix [rows, cols] in back-end memory; contents are undefined until written.
+class DeviceTensor {
+ public:
+  virtual ~DeviceTensor() = default;
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+
+ protected:
+  DeviceTensor(int64_t rows, int64_t cols) : rows_(rows), cols_(cols) {}
+
+ private:
+  int64_t rows_;
+  int64_t cols_;
+};
+
+// Keys and values of `n_layer` layers for `n_seq` sequences of up to `n_ctx` positions, each a
+// row of `kv_dim` = n_head_kv * head_dim values.
+class KvCache {
+ public:
+  virtual ~KvCache() = default;
+  virtual uint64_t size_bytes() const = 0;
+  int64_t n_layer() const { return n_layer_; }
+  int64_t n_seq() const { return n_seq_; }
+  int64_t n_ctx() const { return n_ctx_; }
+  int64_t kv_dim() const { return kv_dim_; }
+
+ protected:
+  KvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx, int64_t kv_dim)
+      : n_layer_(n_layer), n_seq_(n_seq), n_ctx_(n_ctx), kv_dim_(kv_dim) {}
+
+ private:
+  int64_t n_layer_, n_seq_, n_ctx_, kv_dim_;
+};
+
+// Where each row of a batch belongs: its sequence and its position in that sequence.
+// REQUIRES: seq.size() == pos.size().
+struct TokenSlots {
+  std::span<const int32_t> seq;
+  std::span<const int32_t> pos;
+  int64_t size() const { return static_cast<int64_t>(pos.size()); }
+};
+
+struct RopeParams {
+  int64_t n_head = 0;  // heads per row (row length = n_head * head_dim)
+  int64_t head_dim = 0;
+  int64_t n_rot = 0;  // leading dimensions of each head that rotate (even, <= head_dim)
+  float freq_base = 10000.0f;
+  float freq_scale = 1.0f;
+  RopeOrdering ordering = RopeOrdering::kNormal;
+};
+
+struct AttentionParams {
+  int64_t n_head = 0;
+  int64_t n_head_kv = 0;  // divides n_head; query head h reads KV head h / (n_head / n_head_kv)
+  int64_t head_dim = 0;
+  float scale = 1.0f;  // applied to q.k before the softmax, usually 1/sqrt(head_dim)
+};
+
+class ComputeStream {
+ public:
+  virtual ~ComputeStream() = default;
+
+  virtual std::unique_ptr<DeviceTensor> NewTensor(int64_t rows, int64_t cols) = 0;
+  virtual std::unique_ptr<KvCache> NewKvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx,
+                                              int64_t kv_dim) = 0;
+
+  // dst rows 0..n-1 <- `src` (n * dst.cols() floats).
+  virtual void CopyFromHost(const float* src, int64_t n, DeviceTensor& dst) = 0;
+  // `dst` (n * src.cols() floats) <- src rows 0..n-1.
+  virtual void CopyToHost(const DeviceTensor& src, int64_t n, float* dst) = 0;
+
+  // out[i] = row ids[i] of `table` (any stored type), dequantized. REQUIRES: ids in range.
+  virtual void GetRows(const DeviceWeight& table, std::span<const int32_t> ids,
+                       DeviceTensor& out) = 0;
+  // out[i] = src[rows[i]].
+  virtual void GatherRows(const DeviceTensor& src, std::span<const int32_t> rows,
+                          DeviceTensor& out) = 0;
+  // out[i] = x[i] / sqrt(mean(x[i]^2) + eps) * weight. `out` may alias `x`.
+  virtual void RmsNorm(const DeviceTensor& x, const DeviceWeight& weight, float eps, int64_t n,
+                       DeviceTensor& out) = 0;
+  // out[i][r] = dot(w row r, x[i]) (+ bias[r]). REQUIRES: x.cols() == w.row_length(),
+  // out.cols() == w.rows(); bias (optional) is a vector of w.rows() elements.
+  virtual void MatMul(const DeviceWeight& w, const DeviceWeight* bias, const DeviceTensor& x,
+                      int64_t n, DeviceTensor& out) = 0;
+  // Rotates each head of rows 0..pos.size()-1 of `x` in place by its row's position.
+  virtual void Rope(DeviceTensor& x, const RopeParams& params, std::span<const int32_t> pos) = 0;
+  // Writes row i of `k`, `v` at (layer, slots.seq[i], slots.pos[i]) of `cache`.
+  virtual void StoreKv(KvCache& cache, int64_t layer, const DeviceTensor& k, const DeviceTensor& v,
+                       const TokenSlots& slots) = 0;
+  // Causal attention: row i of `out` attends with query row i of `q` over positions
+  // 0..slots.pos[i] of sequence slots.seq[i] in `layer` of `cache` (which must hold them).
+  virtual void Attention(const DeviceTensor& q, const KvCache& cache, int64_t layer,
+                         const TokenSlots& slots, const AttentionParams& params,
+                         DeviceTensor& out) = 0;
+  // out = silu(gate) * up, element-wise. `out` may alias `gate` or `up`.
+  virtual void SwiGlu(const DeviceTensor& gate, const DeviceTensor& up, int64_t n,
+                      DeviceTensor& out) = 0;
+  // x += y, element-wise.
+  virtual void Add(DeviceTensor& x, const DeviceTensor& y, int64_t n) = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+
+  // Prepares a tensor of the model for the ops above; `bytes` (its data in the mapped file) must
+  // outlive the returned handle. UNSUPPORTED when the back end cannot use the type/shape.
+  virtual Result<std::unique_ptr<DeviceWeight>> PrepareWeight(const gguf::TensorInfo& info,
+                                                              std::span<const uint8_t> bytes) = 0;
+  // Execution resources for one Context. `n_threads` <= 0 selects the back end's default.
+  virtual std::unique_ptr<ComputeStream> CreateStream(int n_threads) = 0;
+};
+
+}  // namespace infernet

@@ -1,0 +1,223 @@
+#include "engine/cpu/cpu_backend.h"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/cpu/cpu_attention.h"
+#include "engine/cpu/cpu_matmul.h"
+#include "engine/cpu/cpu_types.h"
+#include "engine/cpu/float_vector.h"
+#include "engine/cpu/thread_pool.h"
+#include "engine/gguf/gguf_file.h"
+#include "engine/quant/quant.h"
+
+namespace infernet::cpu {
+namespace {
+
+// Element-wise ops split flattened elements; below this many per thread a hand-off costs more.
+constexpr int64_t kMinElementsPerThread = 16384;
+
+class CpuStream final : public ComputeStream {
+ public:
+  explicit CpuStream(int n_threads) : pool_(n_threads) {}
+
+  std::unique_ptr<DeviceTensor> NewTensor(int64_t rows, int64_t cols) override {
+    return std::make_unique<CpuTensor>(rows, cols);
+  }
+  std::unique_ptr<KvCache> NewKvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx,
+                                      int64_t kv_dim) override {
+    return std::make_unique<CpuKvCache>(n_layer, n_seq, n_ctx, kv_dim);
+  }
+
+  void CopyFromHost(const float* src, int64_t n, DeviceTensor& dst) override {
+    std::memcpy(AsCpu(dst).data(), src, static_cast<size_t>(n * dst.cols()) * sizeof(float));
+  }
+  void CopyToHost(const DeviceTensor& src, int64_t n, float* dst) override {
+    std::memcpy(dst, AsCpu(src).data(), static_cast<size_t>(n * src.cols()) * sizeof(float));
+  }
+
+  void GetRows(const DeviceWeight& table, std::span<const int32_t> ids,
+               DeviceTensor& out) override {
+    const CpuWeight& w = AsCpu(table);
+    CpuTensor& o = AsCpu(out);
+    pool_.ParallelFor(static_cast<int64_t>(ids.size()), 8, [&](int64_t begin, int64_t end, int) {
+      for (int64_t i = begin; i < end; ++i) {
+        quant::DequantizeRow(w.type(), w.row(ids[static_cast<size_t>(i)]), o.row(i),
+                             w.row_length());
+      }
+    });
+  }
+
+  void GatherRows(const DeviceTensor& src, std::span<const int32_t> rows,
+                  DeviceTensor& out) override {
+    const CpuTensor& s = AsCpu(src);
+    CpuTensor& o = AsCpu(out);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      std::memcpy(o.row(static_cast<int64_t>(i)), s.row(rows[i]),
+                  static_cast<size_t>(s.cols()) * sizeof(float));
+    }
+  }
+
+  void RmsNorm(const DeviceTensor& x, const DeviceWeight& weight, float eps, int64_t n,
+               DeviceTensor& out) override {
+    const CpuTensor& in = AsCpu(x);
+    CpuTensor& o = AsCpu(out);
+    const float* w = AsCpu(weight).floats();
+    const int64_t cols = x.cols();
+    pool_.ParallelFor(n, 4, [&](int64_t begin, int64_t end, int) {
+      for (int64_t i = begin; i < end; ++i) {
+        const float* xi = in.row(i);
+        float* oi = o.row(i);
+        const double mean = static_cast<double>(DotF32(xi, xi, cols)) / static_cast<double>(cols);
+        const float scale = static_cast<float>(1.0 / std::sqrt(mean + static_cast<double>(eps)));
+        for (int64_t c = 0; c < cols; ++c) oi[c] = (xi[c] * scale) * w[c];
+      }
+    });
+  }
+
+  void MatMul(const DeviceWeight& w, const DeviceWeight* bias, const DeviceTensor& x, int64_t n,
+              DeviceTensor& out) override {
+    cpu::MatMul(pool_, act_scratch_, AsCpu(w), bias ? AsCpu(*bias).floats() : nullptr,
+                AsCpu(x).data(), n, AsCpu(out).data());
+  }
+
+  void Rope(DeviceTensor& x, const RopeParams& p, std::span<const int32_t> pos) override {
+    CpuTensor& t = AsCpu(x);
+    const int64_t half = p.n_rot / 2;
+    inv_freq_.resize(static_cast<size_t>(half));
+    for (int64_t i = 0; i < half; ++i) {
+      inv_freq_[static_cast<size_t>(i)] =
+          std::pow(static_cast<double>(p.freq_base),
+                   -2.0 * static_cast<double>(i) / static_cast<double>(p.n_rot));
+    }
+    // In a pair (a, b): NORMAL pairs adjacent elements, NEOX pairs i with i + n_rot/2.
+    const int64_t a_step = p.ordering == RopeOrdering::kNormal ? 2 : 1;
+    const int64_t b_offset = p.ordering == RopeOrdering::kNormal ? 1 : half;
+    pool_.ParallelFor(static_cast<int64_t>(pos.size()), 4, [&](int64_t begin, int64_t end, int) {
+      for (int64_t r = begin; r < end; ++r) {
+        float* row = t.row(r);
+        const double position =
+            static_cast<double>(pos[static_cast<size_t>(r)]) * static_cast<double>(p.freq_scale);
+        for (int64_t i = 0; i < half; ++i) {
+          const double theta = position * inv_freq_[static_cast<size_t>(i)];
+          const float c = static_cast<float>(std::cos(theta));
+          const float s = static_cast<float>(std::sin(theta));
+          for (int64_t h = 0; h < p.n_head; ++h) {
+            float* a = row + h * p.head_dim + i * a_step;
+            float* b = a + b_offset;
+            const float x0 = *a;
+            const float x1 = *b;
+            *a = x0 * c - x1 * s;
+            *b = x0 * s + x1 * c;
+          }
+        }
+      }
+    });
+  }
+
+  void StoreKv(KvCache& cache, int64_t layer, const DeviceTensor& k, const DeviceTensor& v,
+               const TokenSlots& slots) override {
+    CpuKvCache& c = AsCpu(cache);
+    const size_t bytes = static_cast<size_t>(c.kv_dim()) * sizeof(float);
+    for (int64_t i = 0; i < slots.size(); ++i) {
+      const int32_t seq = slots.seq[static_cast<size_t>(i)];
+      const int32_t pos = slots.pos[static_cast<size_t>(i)];
+      std::memcpy(c.k(layer, seq, pos), AsCpu(k).row(i), bytes);
+      std::memcpy(c.v(layer, seq, pos), AsCpu(v).row(i), bytes);
+    }
+  }
+
+  void Attention(const DeviceTensor& q, const KvCache& cache, int64_t layer,
+                 const TokenSlots& slots, const AttentionParams& params,
+                 DeviceTensor& out) override {
+    CausalAttention(pool_, scores_, AsCpu(q), AsCpu(cache), layer, slots, params, AsCpu(out));
+  }
+
+  void SwiGlu(const DeviceTensor& gate, const DeviceTensor& up, int64_t n,
+              DeviceTensor& out) override {
+    const float* g = AsCpu(gate).data();
+    const float* u = AsCpu(up).data();
+    float* o = AsCpu(out).data();
+    pool_.ParallelFor(n * gate.cols(), kMinElementsPerThread, [&](int64_t begin, int64_t end, int) {
+      for (int64_t i = begin; i < end; ++i) {
+        const float silu = g[i] / (1.0f + std::exp(-g[i]));
+        o[i] = silu * u[i];
+      }
+    });
+  }
+
+  void Add(DeviceTensor& x, const DeviceTensor& y, int64_t n) override {
+    float* a = AsCpu(x).data();
+    const float* b = AsCpu(y).data();
+    pool_.ParallelFor(n * x.cols(), kMinElementsPerThread, [&](int64_t begin, int64_t end, int) {
+      for (int64_t i = begin; i < end; ++i) a[i] = a[i] + b[i];
+    });
+  }
+
+ private:
+  ThreadPool pool_;
+  std::vector<uint8_t> act_scratch_;
+  std::vector<std::vector<float>> scores_;
+  std::vector<double> inv_freq_;
+};
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int n_threads) : n_threads_(n_threads) {}
+
+  std::string_view name() const override { return "cpu"; }
+
+  Result<std::unique_ptr<DeviceWeight>> PrepareWeight(const gguf::TensorInfo& info,
+                                                      std::span<const uint8_t> bytes) override {
+    const int64_t row_length = info.row_length();
+    int64_t rows = 1;
+    for (size_t d = 1; d < info.shape.size(); ++d) rows *= info.shape[d];
+    const size_t row_bytes = RowBytes(info.type, row_length);
+    if (bytes.size() < row_bytes * static_cast<size_t>(rows)) {
+      return Status::Corrupt("tensor " + info.name + ": data shorter than its shape");
+    }
+    // Matrices are multiplied against activation rows in the type's activation format.
+    if (rows > 1 && row_length % Traits(quant::ActivationType(info.type)).block_elems != 0) {
+      return Status::Unsupported("tensor " + info.name + ": row length " +
+                                 std::to_string(row_length) + " is not a multiple of the " +
+                                 std::string(TypeName(quant::ActivationType(info.type))) +
+                                 " activation block");
+    }
+    auto w = std::make_unique<CpuWeight>(info.type, row_length, rows, bytes.data(), row_bytes);
+    if (rows == 1) {
+      // Vectors (norm weights, biases) are read as floats by the element-wise ops.
+      if (info.type == TensorType::kF32 &&
+          reinterpret_cast<uintptr_t>(bytes.data()) % alignof(float) == 0) {
+        w->set_floats(reinterpret_cast<const float*>(bytes.data()));
+      } else {
+        std::vector<float> floats(static_cast<size_t>(row_length));
+        quant::DequantizeRow(info.type, bytes.data(), floats.data(), row_length);
+        w->set_floats(std::move(floats));
+      }
+    }
+    return std::unique_ptr<DeviceWeight>(std::move(w));
+  }
+
+  std::unique_ptr<ComputeStream> CreateStream(int n_threads) override {
+    return std::make_unique<CpuStream>(n_threads > 0 ? n_threads : n_threads_);
+  }
+
+ private:
+  int n_threads_;
+};
+
+}  // namespace
+}  // namespace infernet::cpu
+
+namespace infernet {
+
+std::unique_ptr<Backend> CreateCpuBackend(int n_threads) {
+  if (n_threads <= 0) n_threads = static_cast<int>(std::thread::hardware_concurrency());
+  if (n_threads <= 0) n_threads = 1;
+  return std::make_unique<cpu::CpuBackend>(n_threads);
+}
+
+}  // namespace infernet

@@ -1,0 +1,356 @@
+// The CPU back end's ops against straightforward double-precision loops.
+#include "engine/cpu/cpu_backend.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "engine/gguf/gguf_file.h"
+#include "engine/quant/quant.h"
+
+namespace infernet {
+namespace {
+
+std::vector<float> RandomFloats(int64_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-scale, scale);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+class CpuBackendTest : public ::testing::Test {
+ protected:
+  // A weight of `rows` rows of `row_length` floats, stored as `type`. Keeps the bytes alive.
+  std::unique_ptr<DeviceWeight> MakeWeight(TensorType type, int64_t row_length, int64_t rows,
+                                           const std::vector<float>& values) {
+    gguf::TensorInfo info;
+    info.name = "w";
+    info.shape =
+        rows == 1 ? std::vector<int64_t>{row_length} : std::vector<int64_t>{row_length, rows};
+    info.type = type;
+    const size_t row_bytes = RowBytes(type, row_length);
+    info.size_bytes = row_bytes * static_cast<size_t>(rows);
+    auto& bytes = storage_.emplace_back(info.size_bytes);
+    for (int64_t r = 0; r < rows; ++r) {
+      quant::QuantizeRow(type, values.data() + r * row_length, bytes.data() + r * row_bytes,
+                         row_length);
+    }
+    auto w = backend_->PrepareWeight(info, bytes);
+    EXPECT_TRUE(w.ok()) << w.status().ToString();
+    return std::move(w).value();
+  }
+
+  std::unique_ptr<DeviceTensor> Upload(ComputeStream& s, const std::vector<float>& v, int64_t rows,
+                                       int64_t cols) {
+    auto t = s.NewTensor(rows, cols);
+    s.CopyFromHost(v.data(), rows, *t);
+    return t;
+  }
+
+  static std::vector<float> Download(ComputeStream& s, const DeviceTensor& t, int64_t rows) {
+    std::vector<float> v(static_cast<size_t>(rows * t.cols()));
+    s.CopyToHost(t, rows, v.data());
+    return v;
+  }
+
+  std::unique_ptr<Backend> backend_ = CreateCpuBackend(3);
+  std::unique_ptr<ComputeStream> stream_ = backend_->CreateStream(0);
+  std::vector<std::vector<uint8_t>> storage_;
+};
+
+TEST_F(CpuBackendTest, RmsNormScalesEachRowByItsRootMeanSquareAndTheWeight) {
+  const int64_t n = 3, cols = 40;
+  const float eps = 1e-5f;
+  auto x = RandomFloats(n * cols, 1);
+  auto wv = RandomFloats(cols, 2);
+  auto w = MakeWeight(TensorType::kF32, cols, 1, wv);
+  auto in = Upload(*stream_, x, n, cols);
+  auto out = stream_->NewTensor(n, cols);
+  stream_->RmsNorm(*in, *w, eps, n, *out);
+  auto got = Download(*stream_, *out, n);
+  for (int64_t i = 0; i < n; ++i) {
+    double ss = 0;
+    for (int64_t c = 0; c < cols; ++c)
+      ss += double(x[size_t(i * cols + c)]) * x[size_t(i * cols + c)];
+    const double scale = 1.0 / std::sqrt(ss / cols + eps);
+    for (int64_t c = 0; c < cols; ++c) {
+      EXPECT_NEAR(got[size_t(i * cols + c)], x[size_t(i * cols + c)] * scale * wv[size_t(c)], 1e-5);
+    }
+  }
+}
+
+TEST_F(CpuBackendTest, RmsNormAcceptsF16WeightsAndAliasedOutput) {
+  const int64_t cols = 16;
+  auto x = RandomFloats(cols, 3);
+  std::vector<float> ones(cols, 1.0f);
+  auto w = MakeWeight(TensorType::kF16, cols, 1, ones);
+  auto t = Upload(*stream_, x, 1, cols);
+  stream_->RmsNorm(*t, *w, 0.0f, 1, *t);
+  auto got = Download(*stream_, *t, 1);
+  double ss = 0;
+  for (float v : got) ss += double(v) * v;
+  EXPECT_NEAR(ss / cols, 1.0, 1e-5);
+}
+
+// Rotation angle of pair i at position p: p * scale * base^(-2i/n_rot).
+void RopeReference(std::vector<double>& row, const RopeParams& p, int32_t pos) {
+  const int64_t half = p.n_rot / 2;
+  for (int64_t h = 0; h < p.n_head; ++h) {
+    double* head = row.data() + h * p.head_dim;
+    for (int64_t i = 0; i < half; ++i) {
+      const double theta =
+          pos * double(p.freq_scale) * std::pow(double(p.freq_base), -2.0 * i / p.n_rot);
+      const int64_t a = p.ordering == RopeOrdering::kNormal ? 2 * i : i;
+      const int64_t b = p.ordering == RopeOrdering::kNormal ? 2 * i + 1 : i + half;
+      const double x0 = head[a], x1 = head[b];
+      head[a] = x0 * std::cos(theta) - x1 * std::sin(theta);
+      head[b] = x0 * std::sin(theta) + x1 * std::cos(theta);
+    }
+  }
+}
+
+class CpuRopeTest : public CpuBackendTest, public ::testing::WithParamInterface<RopeOrdering> {};
+
+TEST_P(CpuRopeTest, RotatesPairsByPositionAndLeavesUnrotatedDimensions) {
+  RopeParams p;
+  p.n_head = 3;
+  p.head_dim = 16;
+  p.n_rot = 12;  // the last 4 dimensions of each head stay as they are
+  p.freq_base = 10000.0f;
+  p.freq_scale = 0.5f;
+  p.ordering = GetParam();
+  const std::vector<int32_t> pos = {0, 1, 7, 300};
+  const int64_t cols = p.n_head * p.head_dim;
+  auto x = RandomFloats(int64_t(pos.size()) * cols, 4);
+  auto t = Upload(*stream_, x, int64_t(pos.size()), cols);
+  stream_->Rope(*t, p, pos);
+  auto got = Download(*stream_, *t, int64_t(pos.size()));
+  for (size_t r = 0; r < pos.size(); ++r) {
+    std::vector<double> row(x.begin() + long(r * cols), x.begin() + long((r + 1) * cols));
+    RopeReference(row, p, pos[r]);
+    for (int64_t c = 0; c < cols; ++c) {
+      EXPECT_NEAR(got[r * cols + size_t(c)], row[size_t(c)], 2e-6) << "row " << r << " col " << c;
+    }
+    for (int64_t h = 0; h < p.n_head; ++h) {
+      for (int64_t d = p.n_rot; d < p.head_dim; ++d) {
+        const size_t at = r * cols + size_t(h * p.head_dim + d);
+        EXPECT_EQ(got[at], x[at]);
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Orderings, CpuRopeTest,
+                         ::testing::Values(RopeOrdering::kNormal, RopeOrdering::kNeox));
+
+TEST_F(CpuBackendTest, RopeOrderingsPairDifferentElements) {
+  RopeParams p{1, 4, 4, 10000.0f, 1.0f, RopeOrdering::kNormal};
+  std::vector<float> x = {1, 0, 0, 0};
+  auto normal = Upload(*stream_, x, 1, 4);
+  auto neox = Upload(*stream_, x, 1, 4);
+  const std::vector<int32_t> pos = {1};
+  stream_->Rope(*normal, p, pos);
+  p.ordering = RopeOrdering::kNeox;
+  stream_->Rope(*neox, p, pos);
+  auto a = Download(*stream_, *normal, 1);
+  auto b = Download(*stream_, *neox, 1);
+  // Element 0 rotates with element 1 (normal) or with element 2 (neox), by 1 radian.
+  EXPECT_NEAR(a[1], std::sin(1.0), 1e-6);
+  EXPECT_EQ(a[2], 0.0f);
+  EXPECT_NEAR(b[2], std::sin(1.0), 1e-6);
+  EXPECT_EQ(b[1], 0.0f);
+}
+
+TEST_F(CpuBackendTest, AttentionWithGroupedKvHeadsMatchesReference) {
+  const AttentionParams p{4, 2, 8, 1.0f / std::sqrt(8.0f)};
+  const int64_t kv_dim = p.n_head_kv * p.head_dim, q_dim = p.n_head * p.head_dim;
+  const int64_t n_ctx = 6, layer = 1;
+  auto cache = stream_->NewKvCache(2, 2, n_ctx, kv_dim);
+  // Fill both sequences fully, in two StoreKv calls of different shapes.
+  const std::vector<int32_t> all_seq = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
+  const std::vector<int32_t> all_pos = {0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4};
+  const int64_t m = int64_t(all_pos.size());
+  auto kv_k = RandomFloats(m * kv_dim, 5, 2.0f);
+  auto kv_v = RandomFloats(m * kv_dim, 6);
+  auto k = Upload(*stream_, kv_k, m, kv_dim);
+  auto v = Upload(*stream_, kv_v, m, kv_dim);
+  stream_->StoreKv(*cache, layer, *k, *v, TokenSlots{all_seq, all_pos});
+
+  // Queries: sequence 1 at position 4, sequence 0 at 0 and 5.
+  const std::vector<int32_t> seq = {1, 0, 0};
+  const std::vector<int32_t> pos = {4, 0, 5};
+  const int64_t n = 3;
+  auto qv = RandomFloats(n * q_dim, 7, 2.0f);
+  auto q = Upload(*stream_, qv, n, q_dim);
+  auto out = stream_->NewTensor(n, q_dim);
+  stream_->Attention(*q, *cache, layer, TokenSlots{seq, pos}, p, *out);
+  auto got = Download(*stream_, *out, n);
+
+  auto row_of = [&](int32_t s, int32_t position) {
+    for (int64_t r = 0; r < m; ++r) {
+      if (all_seq[size_t(r)] == s && all_pos[size_t(r)] == position) return r;
+    }
+    return int64_t{-1};
+  };
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t h = 0; h < p.n_head; ++h) {
+      const int64_t g = h / (p.n_head / p.n_head_kv);
+      std::vector<double> w;
+      double max_w = -1e300;
+      for (int32_t j = 0; j <= pos[size_t(i)]; ++j) {
+        const int64_t r = row_of(seq[size_t(i)], j);
+        double dot = 0;
+        for (int64_t d = 0; d < p.head_dim; ++d) {
+          dot += double(qv[size_t(i * q_dim + h * p.head_dim + d)]) *
+                 kv_k[size_t(r * kv_dim + g * p.head_dim + d)];
+        }
+        w.push_back(dot * p.scale);
+        max_w = std::max(max_w, w.back());
+      }
+      double sum = 0;
+      for (double& x : w) sum += (x = std::exp(x - max_w));
+      for (int64_t d = 0; d < p.head_dim; ++d) {
+        double acc = 0;
+        for (int32_t j = 0; j <= pos[size_t(i)]; ++j) {
+          const int64_t r = row_of(seq[size_t(i)], j);
+          acc += w[size_t(j)] / sum * kv_v[size_t(r * kv_dim + g * p.head_dim + d)];
+        }
+        EXPECT_NEAR(got[size_t(i * q_dim + h * p.head_dim + d)], acc, 1e-5)
+            << "token " << i << " head " << h << " dim " << d;
+      }
+    }
+  }
+}
+
+TEST_F(CpuBackendTest, SwiGluAndAddAreElementWise) {
+  const int64_t n = 2, cols = 24;
+  auto g = RandomFloats(n * cols, 8, 4.0f);
+  auto u = RandomFloats(n * cols, 9);
+  auto gate = Upload(*stream_, g, n, cols);
+  auto up = Upload(*stream_, u, n, cols);
+  stream_->SwiGlu(*gate, *up, n, *gate);
+  auto got = Download(*stream_, *gate, n);
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double silu = g[i] / (1.0 + std::exp(-double(g[i])));
+    EXPECT_NEAR(got[i], silu * u[i], 1e-6);
+  }
+  stream_->Add(*gate, *up, n);
+  auto sum = Download(*stream_, *gate, n);
+  for (size_t i = 0; i < sum.size(); ++i) EXPECT_EQ(sum[i], got[i] + u[i]);
+}
+
+TEST_F(CpuBackendTest, MatMulF32WithBiasMatchesReference) {
+  const int64_t k = 24, m = 10, n = 5;
+  auto wv = RandomFloats(k * m, 10);
+  auto bv = RandomFloats(m, 11);
+  auto xv = RandomFloats(n * k, 12);
+  auto w = MakeWeight(TensorType::kF32, k, m, wv);
+  auto b = MakeWeight(TensorType::kF32, m, 1, bv);
+  auto x = Upload(*stream_, xv, n, k);
+  auto out = stream_->NewTensor(n, m);
+  stream_->MatMul(*w, b.get(), *x, n, *out);
+  auto got = Download(*stream_, *out, n);
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t r = 0; r < m; ++r) {
+      double acc = bv[size_t(r)];
+      for (int64_t c = 0; c < k; ++c) acc += double(wv[size_t(r * k + c)]) * xv[size_t(t * k + c)];
+      EXPECT_NEAR(got[size_t(t * m + r)], acc, 1e-5);
+    }
+  }
+}
+
+TEST_F(CpuBackendTest, MatMulQ8_0MatchesDequantizedReferenceAndVecDotExactly) {
+  const int64_t k = 64, m = 9, n = 6;
+  auto wv = RandomFloats(k * m, 13);
+  auto xv = RandomFloats(n * k, 14);
+  auto w = MakeWeight(TensorType::kQ8_0, k, m, wv);
+  auto x = Upload(*stream_, xv, n, k);
+  auto out = stream_->NewTensor(n, m);
+  stream_->MatMul(*w, nullptr, *x, n, *out);
+  auto got = Download(*stream_, *out, n);
+
+  const std::vector<uint8_t>& wbytes = storage_.back();
+  const size_t row_bytes = RowBytes(TensorType::kQ8_0, k);
+  std::vector<uint8_t> act(quant::ActivationRowBytes(TensorType::kQ8_0, k));
+  std::vector<float> wrow(static_cast<size_t>(k));
+  for (int64_t t = 0; t < n; ++t) {
+    quant::QuantizeActivationRow(TensorType::kQ8_0, xv.data() + t * k, act.data(), k);
+    for (int64_t r = 0; r < m; ++r) {
+      const float expect =
+          quant::VecDot(TensorType::kQ8_0, k, wbytes.data() + size_t(r) * row_bytes, act.data());
+      EXPECT_EQ(got[size_t(t * m + r)], expect);
+      quant::DequantizeRow(TensorType::kQ8_0, wbytes.data() + size_t(r) * row_bytes, wrow.data(),
+                           k);
+      double ref = 0;
+      for (int64_t c = 0; c < k; ++c) ref += double(wrow[size_t(c)]) * xv[size_t(t * k + c)];
+      EXPECT_NEAR(got[size_t(t * m + r)], ref, 0.05);  // activation quantization error only
+    }
+  }
+}
+
+TEST_F(CpuBackendTest, MatMulRowsDoNotDependOnBatchSizeOrThreadCount) {
+  const int64_t k = 256, m = 37, n = 11;
+  auto wv = RandomFloats(k * m, 15);
+  auto xv = RandomFloats(n * k, 16);
+  for (TensorType type : {TensorType::kF32, TensorType::kQ4_0, TensorType::kQ4_K}) {
+    auto w = MakeWeight(type, k, m, wv);
+    auto x = Upload(*stream_, xv, n, k);
+    auto out = stream_->NewTensor(n, m);
+    stream_->MatMul(*w, nullptr, *x, n, *out);
+    auto batched = Download(*stream_, *out, n);
+    auto single_stream = backend_->CreateStream(1);
+    for (int64_t t = 0; t < n; ++t) {
+      std::vector<float> row(xv.begin() + long(t * k), xv.begin() + long((t + 1) * k));
+      auto xt = Upload(*single_stream, row, 1, k);
+      auto ot = single_stream->NewTensor(1, m);
+      single_stream->MatMul(*w, nullptr, *xt, 1, *ot);
+      auto alone = Download(*single_stream, *ot, 1);
+      EXPECT_EQ(std::memcmp(alone.data(), batched.data() + t * m, size_t(m) * sizeof(float)), 0)
+          << TypeName(type) << " token " << t;
+    }
+  }
+}
+
+TEST_F(CpuBackendTest, GetRowsDequantizesTheSelectedRows) {
+  const int64_t k = 32, rows = 5;
+  auto wv = RandomFloats(k * rows, 17);
+  auto table = MakeWeight(TensorType::kQ8_0, k, rows, wv);
+  const std::vector<int32_t> ids = {4, 0, 4};
+  auto out = stream_->NewTensor(3, k);
+  stream_->GetRows(*table, ids, *out);
+  auto got = Download(*stream_, *out, 3);
+  std::vector<float> expect(static_cast<size_t>(k));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    quant::DequantizeRow(TensorType::kQ8_0,
+                         storage_.back().data() + size_t(ids[i]) * RowBytes(TensorType::kQ8_0, k),
+                         expect.data(), k);
+    EXPECT_EQ(std::memcmp(got.data() + i * k, expect.data(), size_t(k) * sizeof(float)), 0);
+  }
+  // GatherRows picks rows of an activation tensor.
+  auto picked = stream_->NewTensor(2, k);
+  const std::vector<int32_t> which = {2, 0};
+  stream_->GatherRows(*out, which, *picked);
+  auto p = Download(*stream_, *picked, 2);
+  EXPECT_EQ(std::memcmp(p.data(), got.data() + 2 * k, size_t(k) * sizeof(float)), 0);
+  EXPECT_EQ(std::memcmp(p.data() + k, got.data(), size_t(k) * sizeof(float)), 0);
+}
+
+TEST_F(CpuBackendTest, PrepareWeightRejectsDataShorterThanTheShape) {
+  gguf::TensorInfo info;
+  info.name = "blk.0.ffn_down.weight";
+  info.shape = {32, 2};
+  info.type = TensorType::kQ8_0;
+  info.size_bytes = RowBytes(info.type, 32) * 2;
+  std::vector<uint8_t> bytes(info.size_bytes);
+  EXPECT_TRUE(backend_->PrepareWeight(info, bytes).ok());
+  auto truncated = backend_->PrepareWeight(info, std::span<const uint8_t>(bytes.data(), 10));
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_NE(truncated.status().message().find("blk.0.ffn_down.weight"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace infernet

@@ -1,0 +1,65 @@
+#include "engine/cpu/cpu_matmul.h"
+
+#include <algorithm>
+
+#include "engine/quant/quant.h"
+
+namespace infernet::cpu {
+namespace {
+
+constexpr int64_t kTileRows = 4;
+constexpr int64_t kTileCols = 4;
+// Tokens per pass over a thread's weight rows: their prepared activations stay in cache while
+// the weight rows stream through once per pass.
+constexpr int64_t kTokenChunk = 64;
+
+}  // namespace
+
+void MatMul(ThreadPool& pool, std::vector<uint8_t>& scratch, const CpuWeight& w, const float* bias,
+            const float* x, int64_t n, float* out) {
+  const TensorType type = w.type();
+  const int64_t k = w.row_length();
+  const int64_t m = w.rows();
+  const uint8_t* act;
+  size_t act_stride;
+  if (quant::ActivationType(type) == TensorType::kF32) {
+    act = reinterpret_cast<const uint8_t*>(x);  // F32 weights read activations as they are
+    act_stride = static_cast<size_t>(k) * sizeof(float);
+  } else {
+    act_stride = quant::ActivationRowBytes(type, k);
+    const size_t need = act_stride * static_cast<size_t>(n);
+    if (scratch.size() < need) scratch.resize(need);
+    uint8_t* dst = scratch.data();
+    pool.ParallelFor(n, 4, [&](int64_t begin, int64_t end, int) {
+      for (int64_t t = begin; t < end; ++t) {
+        quant::QuantizeActivationRow(type, x + t * k, dst + t * act_stride, k);
+      }
+    });
+    act = dst;
+  }
+
+  const int64_t blocks = (m + kTileRows - 1) / kTileRows;
+  pool.ParallelFor(blocks, 4, [&](int64_t begin, int64_t end, int) {
+    const int64_t r_begin = begin * kTileRows;
+    const int64_t r_end = std::min(m, end * kTileRows);
+    for (int64_t t0 = 0; t0 < n; t0 += kTokenChunk) {
+      const int64_t t_end = std::min(n, t0 + kTokenChunk);
+      for (int64_t r = r_begin; r < r_end; r += kTileRows) {
+        const int rows = static_cast<int>(std::min(kTileRows, r_end - r));
+        for (int64_t t = t0; t < t_end; t += kTileCols) {
+          const int cols = static_cast<int>(std::min(kTileCols, t_end - t));
+          quant::VecDotTile(type, k, w.row(r), w.row_bytes(), rows, act + t * act_stride,
+                            act_stride, cols, out + t * m + r, static_cast<size_t>(m));
+        }
+      }
+    }
+    if (bias != nullptr) {
+      for (int64_t t = 0; t < n; ++t) {
+        float* o = out + t * m;
+        for (int64_t r = r_begin; r < r_end; ++r) o[r] = o[r] + bias[r];
+      }
+    }
+  });
+}
+
+}  // namespace infernet::cpu

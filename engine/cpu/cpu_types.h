@@ -1,0 +1,88 @@
+// The CPU back end's concrete handles behind backend.h (internal to engine/cpu/).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine/backend.h"
+
+namespace infernet::cpu {
+
+// A view of a weight in the mapped file (zero copy). Vectors (norm weights, biases) are also
+// available as floats: a view when stored F32 and aligned, otherwise a converted copy.
+class CpuWeight final : public DeviceWeight {
+ public:
+  CpuWeight(TensorType type, int64_t row_length, int64_t rows, const uint8_t* data,
+            size_t row_bytes)
+      : DeviceWeight(type, row_length, rows), data_(data), row_bytes_(row_bytes) {}
+
+  const uint8_t* data() const { return data_; }
+  const uint8_t* row(int64_t r) const { return data_ + static_cast<size_t>(r) * row_bytes_; }
+  size_t row_bytes() const { return row_bytes_; }
+  // All elements as floats; null unless set_floats() was called (vectors only).
+  const float* floats() const { return floats_; }
+  void set_floats(const float* view) { floats_ = view; }
+  void set_floats(std::vector<float> owned) {
+    owned_floats_ = std::move(owned);
+    floats_ = owned_floats_.data();
+  }
+
+ private:
+  const uint8_t* data_;
+  size_t row_bytes_;
+  const float* floats_ = nullptr;
+  std::vector<float> owned_floats_;
+};
+
+class CpuTensor final : public DeviceTensor {
+ public:
+  CpuTensor(int64_t rows, int64_t cols)
+      : DeviceTensor(rows, cols),
+        data_(std::make_unique_for_overwrite<float[]>(static_cast<size_t>(rows * cols))) {}
+  float* data() { return data_.get(); }
+  const float* data() const { return data_.get(); }
+  float* row(int64_t r) { return data_.get() + r * cols(); }
+  const float* row(int64_t r) const { return data_.get() + r * cols(); }
+
+ private:
+  std::unique_ptr<float[]> data_;
+};
+
+// F32 keys and values, [layer][seq][pos][kv_dim] each. F32 keeps attention exact with respect to
+// the projections and needs no conversion on the hot path; memory is 2x an F16 cache.
+class CpuKvCache final : public KvCache {
+ public:
+  CpuKvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx, int64_t kv_dim)
+      : KvCache(n_layer, n_seq, n_ctx, kv_dim),
+        elements_(static_cast<size_t>(n_layer * n_seq * n_ctx * kv_dim)),
+        k_(std::make_unique_for_overwrite<float[]>(elements_)),
+        v_(std::make_unique_for_overwrite<float[]>(elements_)) {}
+
+  uint64_t size_bytes() const override { return 2 * elements_ * sizeof(float); }
+  size_t offset(int64_t layer, int64_t seq, int64_t pos) const {
+    return static_cast<size_t>(((layer * n_seq() + seq) * n_ctx() + pos) * kv_dim());
+  }
+  float* k(int64_t layer, int64_t seq, int64_t pos) { return k_.get() + offset(layer, seq, pos); }
+  float* v(int64_t layer, int64_t seq, int64_t pos) { return v_.get() + offset(layer, seq, pos); }
+  const float* k(int64_t layer, int64_t seq, int64_t pos) const {
+    return k_.get() + offset(layer, seq, pos);
+  }
+  const float* v(int64_t layer, int64_t seq, int64_t pos) const {
+    return v_.get() + offset(layer, seq, pos);
+  }
+
+ private:
+  size_t elements_;
+  std::unique_ptr<float[]> k_;
+  std::unique_ptr<float[]> v_;
+};
+
+inline const CpuWeight& AsCpu(const DeviceWeight& w) { return static_cast<const CpuWeight&>(w); }
+inline const CpuTensor& AsCpu(const DeviceTensor& t) { return static_cast<const CpuTensor&>(t); }
+inline CpuTensor& AsCpu(DeviceTensor& t) { return static_cast<CpuTensor&>(t); }
+inline const CpuKvCache& AsCpu(const KvCache& c) { return static_cast<const CpuKvCache&>(c); }
+inline CpuKvCache& AsCpu(KvCache& c) { return static_cast<CpuKvCache&>(c); }
+
+}  // namespace infernet::cpu

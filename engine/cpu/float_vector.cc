@@ -1,0 +1,156 @@
+#include "engine/cpu/float_vector.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace infernet::cpu {
+namespace {
+
+// Reduces 8 lane sums in the documented order and adds the tail [from, n) into its lanes first.
+float FinishDot(float* lanes, const float* a, const float* b, int64_t from, int64_t n) {
+  for (int64_t i = from; i < n; ++i) lanes[i % 8] = lanes[i % 8] + a[i] * b[i];
+  const float s0 = (lanes[0] + lanes[4]) + (lanes[2] + lanes[6]);
+  const float s1 = (lanes[1] + lanes[5]) + (lanes[3] + lanes[7]);
+  return s0 + s1;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) float DotF32Avx2(const float* a, const float* b, int64_t n) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, acc);
+  return FinishDot(lanes, a, b, i, n);
+}
+
+__attribute__((target("avx2"))) void AxpyF32Avx2(float alpha, const float* x, float* y, int64_t n) {
+  const __m256 va = _mm256_set1_ps(alpha);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 vy = _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, _mm256_loadu_ps(x + i)));
+    _mm256_storeu_ps(y + i, vy);
+  }
+  for (; i < n; ++i) y[i] = y[i] + alpha * x[i];
+}
+
+__attribute__((target("avx2"))) void DotF32RowsAvx2(const float* a, const float* b, int64_t stride,
+                                                    int64_t rows, int64_t n, float* out) {
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const float* b0 = b + r * stride;
+    const float* b1 = b0 + stride;
+    const float* b2 = b1 + stride;
+    const float* b3 = b2 + stride;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const __m256 va = _mm256_loadu_ps(a + i);
+      acc0 = _mm256_add_ps(acc0, _mm256_mul_ps(va, _mm256_loadu_ps(b0 + i)));
+      acc1 = _mm256_add_ps(acc1, _mm256_mul_ps(va, _mm256_loadu_ps(b1 + i)));
+      acc2 = _mm256_add_ps(acc2, _mm256_mul_ps(va, _mm256_loadu_ps(b2 + i)));
+      acc3 = _mm256_add_ps(acc3, _mm256_mul_ps(va, _mm256_loadu_ps(b3 + i)));
+    }
+    alignas(32) float lanes[4][8];
+    _mm256_store_ps(lanes[0], acc0);
+    _mm256_store_ps(lanes[1], acc1);
+    _mm256_store_ps(lanes[2], acc2);
+    _mm256_store_ps(lanes[3], acc3);
+    out[r] = FinishDot(lanes[0], a, b0, i, n);
+    out[r + 1] = FinishDot(lanes[1], a, b1, i, n);
+    out[r + 2] = FinishDot(lanes[2], a, b2, i, n);
+    out[r + 3] = FinishDot(lanes[3], a, b3, i, n);
+  }
+  for (; r < rows; ++r) out[r] = DotF32Avx2(a, b + r * stride, n);
+}
+
+__attribute__((target("avx2"))) void AxpyF32RowsAvx2(const float* alpha, const float* x,
+                                                     int64_t stride, int64_t rows, float* y,
+                                                     int64_t n) {
+  // Rows in blocks keep the block's slices of x in L1 while y's chunks are revisited.
+  constexpr int64_t kBlock = 64;
+  for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+    const int64_t r1 = r0 + kBlock < rows ? r0 + kBlock : rows;
+    int64_t i = 0;
+    // 64 columns at a time: eight independent add chains hide the add latency.
+    for (; i + 64 <= n; i += 64) {
+      __m256 vy[8];
+      for (int k = 0; k < 8; ++k) vy[k] = _mm256_loadu_ps(y + i + 8 * k);
+      for (int64_t r = r0; r < r1; ++r) {
+        const __m256 va = _mm256_set1_ps(alpha[r]);
+        const float* xr = x + r * stride + i;
+        for (int k = 0; k < 8; ++k) {
+          vy[k] = _mm256_add_ps(vy[k], _mm256_mul_ps(va, _mm256_loadu_ps(xr + 8 * k)));
+        }
+      }
+      for (int k = 0; k < 8; ++k) _mm256_storeu_ps(y + i + 8 * k, vy[k]);
+    }
+    for (; i + 8 <= n; i += 8) {
+      __m256 vy = _mm256_loadu_ps(y + i);
+      for (int64_t r = r0; r < r1; ++r) {
+        vy = _mm256_add_ps(vy, _mm256_mul_ps(_mm256_set1_ps(alpha[r]),
+                                             _mm256_loadu_ps(x + r * stride + i)));
+      }
+      _mm256_storeu_ps(y + i, vy);
+    }
+    for (; i < n; ++i) {
+      for (int64_t r = r0; r < r1; ++r) y[i] = y[i] + alpha[r] * x[r * stride + i];
+    }
+  }
+}
+
+const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+#else
+constexpr bool kHasAvx2 = false;
+#endif
+
+}  // namespace
+
+float DotF32Scalar(const float* a, const float* b, int64_t n) {
+  float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int k = 0; k < 8; ++k) lanes[k] = lanes[k] + a[i + k] * b[i + k];
+  }
+  return FinishDot(lanes, a, b, i, n);
+}
+
+void AxpyF32Scalar(float alpha, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = y[i] + alpha * x[i];
+}
+
+float DotF32(const float* a, const float* b, int64_t n) {
+#if defined(__x86_64__)
+  if (kHasAvx2) return DotF32Avx2(a, b, n);
+#endif
+  return DotF32Scalar(a, b, n);
+}
+
+void AxpyF32(float alpha, const float* x, float* y, int64_t n) {
+#if defined(__x86_64__)
+  if (kHasAvx2) return AxpyF32Avx2(alpha, x, y, n);
+#endif
+  AxpyF32Scalar(alpha, x, y, n);
+}
+
+void DotF32Rows(const float* a, const float* b, int64_t stride, int64_t rows, int64_t n,
+                float* out) {
+#if defined(__x86_64__)
+  if (kHasAvx2) return DotF32RowsAvx2(a, b, stride, rows, n, out);
+#endif
+  for (int64_t r = 0; r < rows; ++r) out[r] = DotF32Scalar(a, b + r * stride, n);
+}
+
+void AxpyF32Rows(const float* alpha, const float* x, int64_t stride, int64_t rows, float* y,
+                 int64_t n) {
+#if defined(__x86_64__)
+  if (kHasAvx2) return AxpyF32RowsAvx2(alpha, x, stride, rows, y, n);
+#endif
+  for (int64_t r = 0; r < rows; ++r) AxpyF32Scalar(alpha[r], x + r * stride, y, n);
+}
+
+}  // namespace infernet::cpu

@@ -1,0 +1,30 @@
+// Float vector kernels for attention and normalisation, with run-time AVX2 dispatch.
+//
+// The AVX2 and portable paths perform the same operations in the same order (8 independent
+// partial sums, then a fixed reduction tree; multiply and add never fused), so they give
+// bit-identical results and the choice cannot change an output.
+#pragma once
+
+#include <cstdint>
+
+namespace infernet::cpu {
+
+// sum_i a[i] * b[i], as 8 lane sums (lane = i % 8) reduced ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)).
+float DotF32(const float* a, const float* b, int64_t n);
+// y[i] = y[i] + alpha * x[i].
+void AxpyF32(float alpha, const float* x, float* y, int64_t n);
+
+// out[r] = DotF32(a, b + r * stride, n) for r < rows, bit for bit; several rows share each load
+// of `a` and their sums run side by side.
+void DotF32Rows(const float* a, const float* b, int64_t stride, int64_t rows, int64_t n,
+                float* out);
+// AxpyF32(alpha[r], x + r * stride, y, n) for r = 0, 1, ... rows-1 in turn, bit for bit; `y`
+// stays in registers across rows.
+void AxpyF32Rows(const float* alpha, const float* x, int64_t stride, int64_t rows, float* y,
+                 int64_t n);
+
+// Portable twins, exposed for tests.
+float DotF32Scalar(const float* a, const float* b, int64_t n);
+void AxpyF32Scalar(float alpha, const float* x, float* y, int64_t n);
+
+}  // namespace infernet::cpu

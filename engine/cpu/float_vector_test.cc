@@ -1,0 +1,75 @@
+#include "engine/cpu/float_vector.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace infernet::cpu {
+namespace {
+
+std::vector<float> RandomVector(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+TEST(FloatVectorTest, DotMatchesDoubleAndItsScalarTwinBitForBit) {
+  for (int64_t n : {1, 7, 8, 9, 64, 128, 131}) {
+    auto a = RandomVector(n, 1);
+    auto b = RandomVector(n, 2);
+    double expect = 0;
+    for (int64_t i = 0; i < n; ++i) expect += double(a[size_t(i)]) * b[size_t(i)];
+    const float got = DotF32(a.data(), b.data(), n);
+    EXPECT_NEAR(got, expect, 1e-5 * n) << n;
+    const float scalar = DotF32Scalar(a.data(), b.data(), n);
+    EXPECT_EQ(std::memcmp(&got, &scalar, sizeof(float)), 0) << n;
+  }
+}
+
+TEST(FloatVectorTest, AxpyMatchesDoubleAndItsScalarTwinBitForBit) {
+  for (int64_t n : {1, 8, 13, 128}) {
+    auto x = RandomVector(n, 3);
+    auto y = RandomVector(n, 4);
+    auto y_scalar = y;
+    std::vector<double> expect(y.begin(), y.end());
+    for (int64_t i = 0; i < n; ++i) expect[size_t(i)] += 0.75 * x[size_t(i)];
+    AxpyF32(0.75f, x.data(), y.data(), n);
+    AxpyF32Scalar(0.75f, x.data(), y_scalar.data(), n);
+    for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(y[size_t(i)], expect[size_t(i)], 1e-6);
+    EXPECT_EQ(std::memcmp(y.data(), y_scalar.data(), y.size() * sizeof(float)), 0);
+  }
+}
+
+TEST(FloatVectorTest, RowVariantsEqualOneRowAtATimeBitForBit) {
+  for (int64_t n : {5, 8, 64, 131}) {
+    for (int64_t rows : {1, 3, 4, 9, 70}) {
+      const int64_t stride = n + 3;
+      auto a = RandomVector(n, 5);
+      auto b = RandomVector(rows * stride, 6);
+      std::vector<float> together(static_cast<size_t>(rows));
+      DotF32Rows(a.data(), b.data(), stride, rows, n, together.data());
+      for (int64_t r = 0; r < rows; ++r) {
+        const float alone = DotF32(a.data(), b.data() + r * stride, n);
+        EXPECT_EQ(std::memcmp(&together[size_t(r)], &alone, sizeof(float)), 0) << n << " " << r;
+      }
+
+      auto alpha = RandomVector(rows, 7);
+      auto y_rows = RandomVector(n, 8);
+      auto y_each = y_rows;
+      AxpyF32Rows(alpha.data(), b.data(), stride, rows, y_rows.data(), n);
+      for (int64_t r = 0; r < rows; ++r) {
+        AxpyF32Scalar(alpha[size_t(r)], b.data() + r * stride, y_each.data(), n);
+      }
+      EXPECT_EQ(std::memcmp(y_rows.data(), y_each.data(), y_rows.size() * sizeof(float)), 0)
+          << n << " " << rows;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace infernet::cpu

@@ -1,0 +1,72 @@
+// A fixed set of threads running one parallel-for at a time with static partitioning.
+//
+// Work is split into contiguous, equal shares decided only by the range and the thread count, and
+// callers partition only over independent outputs (matrix rows, heads, tokens), never over the
+// terms of one sum; so results never depend on the number of threads.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+namespace infernet::cpu {
+
+class ThreadPool {
+ public:
+  // REQUIRES: n_threads >= 1. The calling thread counts as thread 0; n_threads - 1 are started.
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // Calls fn(begin, end, thread) for each thread's share of [0, n): thread t of T gets
+  // [n*t/T, n*(t+1)/T); empty shares are skipped. Returns when all shares are done. At most
+  // max(1, n / min_per_thread) threads take part, so tiny ranges run inline without a hand-off.
+  // `thread` indexes per-thread scratch (< size()). Not reentrant.
+  template <class F>
+  void ParallelFor(int64_t n, int64_t min_per_thread, F&& fn) {
+    if (n <= 0) return;
+    int64_t threads = n_threads_;
+    if (min_per_thread > 1) {
+      threads = std::min<int64_t>(threads, std::max<int64_t>(1, n / min_per_thread));
+    }
+    if (threads == 1) {
+      fn(int64_t{0}, n, 0);
+      return;
+    }
+    struct Job {
+      F* fn;
+      int64_t n;
+      int64_t threads;
+    } job{&fn, n, threads};
+    Dispatch(
+        [](void* ctx, int thread) {
+          auto* j = static_cast<Job*>(ctx);
+          if (thread >= j->threads) return;
+          const int64_t begin = j->n * thread / j->threads;
+          const int64_t end = j->n * (thread + 1) / j->threads;
+          if (begin < end) (*j->fn)(begin, end, thread);
+        },
+        &job);
+  }
+
+ private:
+  using Call = void (*)(void*, int);
+  // Runs call(ctx, t) on every thread t (the caller runs t = 0) and waits for all.
+  void Dispatch(Call call, void* ctx);
+  void WorkerLoop(int index);
+
+  int n_threads_;
+  std::vector<std::thread> workers_;
+  Call call_ = nullptr;
+  void* ctx_ = nullptr;
+  bool stop_ = false;
+  alignas(64) std::atomic<uint64_t> generation_{0};
+  alignas(64) std::atomic<int> pending_{0};
+};
+
+}  // namespace infernet::cpu

@@ -1,0 +1,76 @@
+#include "engine/cpu/thread_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <vector>
+
+namespace infernet::cpu {
+namespace {
+
+TEST(ThreadPoolTest, ParallelForVisitsEveryIndexExactlyOnce) {
+  for (int threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    EXPECT_EQ(pool.size(), threads);
+    for (int64_t n : {0, 1, 2, 7, 64, 1001}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      pool.ParallelFor(n, 1, [&](int64_t begin, int64_t end, int thread) {
+        EXPECT_GE(thread, 0);
+        EXPECT_LT(thread, threads);
+        for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)]++;
+      });
+      for (int64_t i = 0; i < n; ++i) {
+        EXPECT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "n=" << n << " threads=" << threads;
+      }
+    }
+  }
+}
+
+TEST(ThreadPoolTest, SharesAreContiguousStaticAndDistinctPerThread) {
+  ThreadPool pool(4);
+  std::vector<std::pair<int64_t, int64_t>> shares(4, {-1, -1});
+  pool.ParallelFor(10, 1, [&](int64_t begin, int64_t end, int thread) {
+    shares[static_cast<size_t>(thread)] = {begin, end};
+  });
+  // Thread t of T gets [n*t/T, n*(t+1)/T).
+  EXPECT_EQ(shares[0], std::make_pair(int64_t{0}, int64_t{2}));
+  EXPECT_EQ(shares[1], std::make_pair(int64_t{2}, int64_t{5}));
+  EXPECT_EQ(shares[2], std::make_pair(int64_t{5}, int64_t{7}));
+  EXPECT_EQ(shares[3], std::make_pair(int64_t{7}, int64_t{10}));
+}
+
+TEST(ThreadPoolTest, MinPerThreadLimitsHowManyThreadsTakePart) {
+  ThreadPool pool(4);
+  std::atomic<int> calls{0};
+  pool.ParallelFor(10, 5, [&](int64_t begin, int64_t end, int thread) {
+    EXPECT_LT(thread, 2);
+    EXPECT_EQ(end - begin, 5);
+    calls++;
+  });
+  EXPECT_EQ(calls.load(), 2);
+  calls = 0;
+  pool.ParallelFor(3, 100, [&](int64_t begin, int64_t end, int thread) {
+    EXPECT_EQ(thread, 0);
+    EXPECT_EQ(begin, 0);
+    EXPECT_EQ(end, 3);
+    calls++;
+  });
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST(ThreadPoolTest, RunsManyConsecutiveJobs) {
+  ThreadPool pool(3);
+  int64_t total = 0;
+  std::vector<int64_t> partial(3);
+  for (int round = 0; round < 300; ++round) {
+    std::fill(partial.begin(), partial.end(), 0);
+    pool.ParallelFor(30, 1, [&](int64_t begin, int64_t end, int thread) {
+      for (int64_t i = begin; i < end; ++i) partial[static_cast<size_t>(thread)] += i;
+    });
+    total += partial[0] + partial[1] + partial[2];
+  }
+  EXPECT_EQ(total, 300 * (29 * 30 / 2));
+}
+
+}  // namespace
+}  // namespace infernet::cpu

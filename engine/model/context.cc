@@ -1,0 +1,215 @@
+#include "engine/model/context.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "engine/backend.h"
+#include "engine/model/model.h"
+#include "engine/model/model_weights.h"
+
+namespace infernet {
+namespace {
+
+// Output rows go through the final norm and lm_head in chunks of this many, bounding the logits
+// scratch (rows x n_vocab floats) however many entries ask for output.
+constexpr int64_t kOutputChunk = 32;
+
+}  // namespace
+
+struct Context::Impl {
+  const Model* model = nullptr;
+  ContextParams params;
+  std::unique_ptr<ComputeStream> stream;
+  std::unique_ptr<KvCache> cache;
+  std::vector<int32_t> seq_len;  // next position of each sequence
+
+  // Activation scratch, max_batch rows each (allocated once; Decode never allocates them).
+  std::unique_ptr<DeviceTensor> x, xn, q, k, v, attn, gate, up;
+  // Output-row scratch, kOutputChunk rows.
+  std::unique_ptr<DeviceTensor> out_x, out_norm, out_logits;
+  // Host-side batch description, reused across calls.
+  std::vector<int32_t> tokens, seqs, positions, output_rows, next_len;
+
+  Status Validate(std::span<const BatchEntry> batch);
+  void Forward(int64_t n);
+  void EmitOutputs(std::vector<float>* logits, std::vector<float>* hidden);
+};
+
+Context::Context(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Context::~Context() = default;
+
+Result<std::unique_ptr<Context>> Context::Create(const Model& model, const ContextParams& params) {
+  const ModelConfig& c = model.config();
+  if (params.n_ctx < 1) return Status::InvalidArgument("n_ctx must be at least 1");
+  if (params.n_seq < 1) return Status::InvalidArgument("n_seq must be at least 1");
+  if (params.max_batch < 1) return Status::InvalidArgument("max_batch must be at least 1");
+  if (params.n_threads < 0) return Status::InvalidArgument("n_threads must not be negative");
+
+  auto impl = std::make_unique<Impl>();
+  impl->model = &model;
+  impl->params = params;
+  if (c.n_ctx_train > 0 && impl->params.n_ctx > c.n_ctx_train) {
+    impl->params.n_ctx = static_cast<int32_t>(c.n_ctx_train);
+  }
+  const int64_t b = impl->params.max_batch;
+  const int64_t q_dim = c.n_head * c.head_dim;
+  const int64_t kv_dim = c.n_head_kv * c.head_dim;
+
+  Impl& m = *impl;
+  m.stream = model.backend().CreateStream(params.n_threads);
+  m.cache = m.stream->NewKvCache(c.n_layer, m.params.n_seq, m.params.n_ctx, kv_dim);
+  m.seq_len.assign(static_cast<size_t>(m.params.n_seq), 0);
+  m.x = m.stream->NewTensor(b, c.n_embd);
+  m.xn = m.stream->NewTensor(b, c.n_embd);
+  m.q = m.stream->NewTensor(b, q_dim);
+  m.k = m.stream->NewTensor(b, kv_dim);
+  m.v = m.stream->NewTensor(b, kv_dim);
+  m.attn = m.stream->NewTensor(b, q_dim);
+  m.gate = m.stream->NewTensor(b, c.n_ff);
+  m.up = m.stream->NewTensor(b, c.n_ff);
+  const int64_t out_rows = std::min(b, kOutputChunk);
+  m.out_x = m.stream->NewTensor(out_rows, c.n_embd);
+  m.out_norm = m.stream->NewTensor(out_rows, c.n_embd);
+  m.out_logits = m.stream->NewTensor(out_rows, c.n_vocab);
+  for (auto* v : {&m.tokens, &m.seqs, &m.positions, &m.output_rows}) {
+    v->reserve(static_cast<size_t>(b));
+  }
+  m.next_len.reserve(static_cast<size_t>(m.params.n_seq));
+  return std::unique_ptr<Context>(new Context(std::move(impl)));
+}
+
+Status Context::Impl::Validate(std::span<const BatchEntry> batch) {
+  if (batch.empty()) return Status::InvalidArgument("empty batch");
+  if (batch.size() > static_cast<size_t>(params.max_batch)) {
+    return Status::OutOfRange("batch of " + std::to_string(batch.size()) +
+                              " tokens exceeds max_batch " + std::to_string(params.max_batch));
+  }
+  const int64_t n_vocab = model->config().n_vocab;
+  next_len = seq_len;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const BatchEntry& e = batch[i];
+    const std::string where = "batch entry " + std::to_string(i) + ": ";
+    if (e.token < 0 || e.token >= n_vocab) {
+      return Status::InvalidArgument(where + "token " + std::to_string(e.token) +
+                                     " is outside the vocabulary of " + std::to_string(n_vocab));
+    }
+    if (e.seq < 0 || e.seq >= params.n_seq) {
+      return Status::InvalidArgument(where + "sequence " + std::to_string(e.seq) +
+                                     " is outside 0.." + std::to_string(params.n_seq - 1));
+    }
+    int32_t& next = next_len[static_cast<size_t>(e.seq)];
+    if (e.pos != next) {
+      return Status::InvalidArgument(where + "position " + std::to_string(e.pos) + " of sequence " +
+                                     std::to_string(e.seq) + " should be " + std::to_string(next));
+    }
+    if (e.pos >= params.n_ctx) {
+      return Status::OutOfRange(where + "position " + std::to_string(e.pos) +
+                                " exceeds the context of " + std::to_string(params.n_ctx));
+    }
+    ++next;
+  }
+  return Status::Ok();
+}
+
+void Context::Impl::Forward(int64_t n) {
+  const ModelConfig& c = model->config();
+  const ModelWeights& w = model->weights();
+  ComputeStream& s = *stream;
+  const TokenSlots slots{seqs, positions};
+  RopeParams q_rope{c.n_head,         c.head_dim,        c.n_rot,
+                    c.rope_freq_base, c.rope_freq_scale, c.rope_ordering};
+  RopeParams k_rope = q_rope;
+  k_rope.n_head = c.n_head_kv;
+  const AttentionParams attention{
+      c.n_head, c.n_head_kv, c.head_dim,
+      static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim)))};
+
+  s.GetRows(*w.token_embd, tokens, *x);
+  for (int64_t il = 0; il < c.n_layer; ++il) {
+    const LayerWeights& l = w.layers[static_cast<size_t>(il)];
+    s.RmsNorm(*x, *l.attn_norm, c.rms_eps, n, *xn);
+    s.MatMul(*l.wq, l.bq.get(), *xn, n, *q);
+    s.MatMul(*l.wk, l.bk.get(), *xn, n, *k);
+    s.MatMul(*l.wv, l.bv.get(), *xn, n, *v);
+    s.Rope(*q, q_rope, positions);
+    s.Rope(*k, k_rope, positions);
+    s.StoreKv(*cache, il, *k, *v, slots);
+    s.Attention(*q, *cache, il, slots, attention, *attn);
+    s.MatMul(*l.wo, nullptr, *attn, n, *xn);
+    s.Add(*x, *xn, n);
+
+    s.RmsNorm(*x, *l.ffn_norm, c.rms_eps, n, *xn);
+    s.MatMul(*l.ffn_gate, nullptr, *xn, n, *gate);
+    s.MatMul(*l.ffn_up, nullptr, *xn, n, *up);
+    s.SwiGlu(*gate, *up, n, *gate);
+    s.MatMul(*l.ffn_down, nullptr, *gate, n, *xn);
+    s.Add(*x, *xn, n);
+  }
+}
+
+void Context::Impl::EmitOutputs(std::vector<float>* logits, std::vector<float>* hidden) {
+  const ModelConfig& c = model->config();
+  const ModelWeights& w = model->weights();
+  ComputeStream& s = *stream;
+  const int64_t total = static_cast<int64_t>(output_rows.size());
+  if (logits == nullptr && hidden == nullptr) return;
+  for (int64_t first = 0; first < total; first += kOutputChunk) {
+    const int64_t count = std::min(kOutputChunk, total - first);
+    const std::span<const int32_t> rows(output_rows.data() + first, static_cast<size_t>(count));
+    s.GatherRows(*x, rows, *out_x);
+    s.RmsNorm(*out_x, *w.output_norm, c.rms_eps, count, *out_norm);
+    if (hidden != nullptr) {
+      const size_t at = hidden->size();
+      hidden->resize(at + static_cast<size_t>(count * c.n_embd));
+      s.CopyToHost(*out_norm, count, hidden->data() + at);
+    }
+    if (logits != nullptr) {
+      s.MatMul(w.lm_head(), nullptr, *out_norm, count, *out_logits);
+      const size_t at = logits->size();
+      logits->resize(at + static_cast<size_t>(count * c.n_vocab));
+      s.CopyToHost(*out_logits, count, logits->data() + at);
+    }
+  }
+}
+
+Status Context::Decode(std::span<const BatchEntry> batch, std::vector<float>* logits,
+                       std::vector<float>* hidden) {
+  Impl& m = *impl_;
+  INFERNET_RETURN_IF_ERROR(m.Validate(batch));
+  m.tokens.clear();
+  m.seqs.clear();
+  m.positions.clear();
+  m.output_rows.clear();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    m.tokens.push_back(batch[i].token);
+    m.seqs.push_back(batch[i].seq);
+    m.positions.push_back(batch[i].pos);
+    if (batch[i].output) m.output_rows.push_back(static_cast<int32_t>(i));
+  }
+  m.Forward(static_cast<int64_t>(batch.size()));
+  m.seq_len.swap(m.next_len);
+  m.EmitOutputs(logits, hidden);
+  return Status::Ok();
+}
+
+void Context::ClearSequence(int32_t seq) {
+  if (seq >= 0 && seq < impl_->params.n_seq) impl_->seq_len[static_cast<size_t>(seq)] = 0;
+}
+
+void Context::TruncateSequence(int32_t seq, int32_t pos) {
+  if (seq < 0 || seq >= impl_->params.n_seq) return;
+  int32_t& len = impl_->seq_len[static_cast<size_t>(seq)];
+  len = std::clamp(pos, 0, len);
+}
+
+int32_t Context::SequenceLength(int32_t seq) const {
+  if (seq < 0 || seq >= impl_->params.n_seq) return 0;
+  return impl_->seq_len[static_cast<size_t>(seq)];
+}
+
+const Model& Context::model() const { return *impl_->model; }
+const ContextParams& Context::params() const { return impl_->params; }
+uint64_t Context::kv_cache_bytes() const { return impl_->cache->size_bytes(); }
+
+}  // namespace infernet
