@@ -23,7 +23,7 @@ Result<EngineSession> OpenEngineSession(const EngineFlags& flags, int n_seq) {
   EngineSession session;
   session.backend = CreateCpuBackend(flags.threads);
   auto model = Model::Load(flags.model_path, *session.backend);
-  if (!model.ok()) return model.status().WithContext(flags.model_path);
+  if (!model.ok()) return model.status();  // Model::Load names the file
   session.model = std::move(model).value();
   ContextParams params;
   params.n_ctx = flags.ctx;

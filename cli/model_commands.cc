@@ -123,7 +123,7 @@ std::string ValueToText(const gguf::Value& value) {
 
 int RunInfo(const std::string& path, bool as_json, bool with_hash) {
   auto file = gguf::GgufFile::Open(path);
-  if (!file.ok()) return ReportFailure(file.status().WithContext(path));
+  if (!file.ok()) return ReportFailure(file.status());  // the reader names the file
   const gguf::GgufFile& f = **file;
   auto config = ReadModelConfig(f);
 
