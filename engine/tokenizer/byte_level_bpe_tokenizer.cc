@@ -79,10 +79,10 @@ class ByteLevelBpeTokenizer final : public VocabularyTokenizer {
       if (result < 0) return bad("the merged text is not a token");
       merges_.emplace(PairKey(left_id, right_id), Merge{static_cast<int32_t>(i), result});
     }
-    pieces_.resize(vocab_size());
+    pieces().resize(vocab_size());
     for (size_t i = 0; i < vocab_size(); ++i) {
       const std::string& text = data().tokens[i];
-      pieces_[i] =
+      pieces()[i] =
           type(static_cast<TokenId>(i)) == TokenType::kUserDefined ? text : SymbolsToBytes(text);
     }
     return Status::Ok();
@@ -90,17 +90,6 @@ class ByteLevelBpeTokenizer final : public VocabularyTokenizer {
 
   TokenizerKind kind() const override { return TokenizerKind::kByteLevelBpe; }
 
-  std::string TokenToPiece(TokenId id, bool render_special) const override {
-    if (id < 0 || static_cast<size_t>(id) >= vocab_size()) return {};
-    switch (type(id)) {
-      case TokenType::kControl:
-      case TokenType::kUnknown:
-      case TokenType::kUnused:
-        return render_special ? data().tokens[id] : std::string();
-      default:
-        return pieces_[id];
-    }
-  }
 
  protected:
   void EncodeText(std::string_view text, bool /*after_special*/,
@@ -185,7 +174,6 @@ class ByteLevelBpeTokenizer final : public VocabularyTokenizer {
   bool whole_word_first_;
   std::array<TokenId, 256> byte_tokens_{};
   std::unordered_map<uint64_t, Merge> merges_;  // (left id, right id) -> rank and result
-  std::vector<std::string> pieces_;             // decoded bytes per token
 };
 
 }  // namespace

@@ -52,7 +52,7 @@ class SentencePieceTokenizer final : public VocabularyTokenizer {
   explicit SentencePieceTokenizer(TokenizerData data) : VocabularyTokenizer(std::move(data)) {
     byte_tokens_.fill(-1);
     const auto& tokens = this->data().tokens;
-    pieces_.resize(tokens.size());
+    pieces().resize(tokens.size());
     for (size_t i = 0; i < tokens.size(); ++i) {
       const auto id = static_cast<TokenId>(i);
       const TokenType t = type(id);
@@ -60,10 +60,10 @@ class SentencePieceTokenizer final : public VocabularyTokenizer {
         const int byte = ParseByteToken(tokens[i]);
         if (byte >= 0) {
           if (byte_tokens_[byte] < 0) byte_tokens_[byte] = id;
-          pieces_[i] = std::string(1, static_cast<char>(byte));
+          pieces()[i] = std::string(1, static_cast<char>(byte));
         }
       } else {
-        pieces_[i] = ReplaceAll(tokens[i], kSpaceMarker, " ");
+        pieces()[i] = ReplaceAll(tokens[i], kSpaceMarker, " ");
       }
       // Only ordinary pieces take part in merging: "<s>" or "<0x41>" must never be assembled
       // from the characters of their text.
@@ -75,17 +75,6 @@ class SentencePieceTokenizer final : public VocabularyTokenizer {
 
   TokenizerKind kind() const override { return TokenizerKind::kSentencePiece; }
 
-  std::string TokenToPiece(TokenId id, bool render_special) const override {
-    if (id < 0 || static_cast<size_t>(id) >= vocab_size()) return {};
-    switch (type(id)) {
-      case TokenType::kControl:
-      case TokenType::kUnknown:
-      case TokenType::kUnused:
-        return render_special ? data().tokens[id] : std::string();
-      default:
-        return pieces_[id];
-    }
-  }
 
  protected:
   void EncodeText(std::string_view raw, bool after_special,
@@ -199,7 +188,6 @@ class SentencePieceTokenizer final : public VocabularyTokenizer {
   }
 
   std::array<TokenId, 256> byte_tokens_;
-  std::vector<std::string> pieces_;  // decoded bytes per token
   std::unordered_map<std::string_view, TokenId> mergeable_;
 };
 

@@ -130,4 +130,16 @@ std::vector<TokenId> VocabularyTokenizer::Encode(std::string_view text, bool add
   return out;
 }
 
+std::string VocabularyTokenizer::TokenToPiece(TokenId id, bool render_special) const {
+  if (id < 0 || static_cast<size_t>(id) >= vocab_size()) return {};
+  switch (type(id)) {
+    case TokenType::kControl:
+    case TokenType::kUnknown:
+    case TokenType::kUnused:
+      return render_special ? data_.tokens[id] : std::string();
+    default:
+      return pieces_[id];
+  }
+}
+
 }  // namespace infernet

@@ -26,6 +26,9 @@ class VocabularyTokenizer : public Tokenizer {
   bool IsEndOfGeneration(TokenId id) const override;
   bool IsControl(TokenId id) const override;
   TokenId FindToken(std::string_view text) const override;
+  // Control, unknown and unused tokens render as their text only when asked; every other token
+  // is its decoded bytes (pieces(), filled by the subclass constructor).
+  std::string TokenToPiece(TokenId id, bool render_special) const override;
 
  protected:
   // REQUIRES: ValidateTokenizerData(data).ok().
@@ -39,6 +42,8 @@ class VocabularyTokenizer : public Tokenizer {
   TokenType type(TokenId id) const;
   bool IsSpecialText(TokenId id) const;  // control or user-defined: split out by parse_special
   const TokenizerData& data() const { return data_; }
+  // Decoded bytes per token id; subclasses size and fill it in their constructors.
+  std::vector<std::string>& pieces() { return pieces_; }
 
  private:
   struct SpecialCandidate {
@@ -47,6 +52,7 @@ class VocabularyTokenizer : public Tokenizer {
   };
 
   TokenizerData data_;
+  std::vector<std::string> pieces_;
   std::unordered_map<std::string_view, TokenId> token_ids_;  // views into data_.tokens
   std::vector<bool> end_of_generation_;
   // Special tokens indexed by their first byte, longest text first.
