@@ -96,7 +96,12 @@ int RunMakeTest(const MakeTestFlags& flags) {
                static_cast<long long>(spec->n_vocab), static_cast<long long>(spec->n_embd),
                static_cast<long long>(spec->n_layer), flags.out.c_str());
   auto start = std::chrono::steady_clock::now();
-  Status written = WriteTestModel(*spec, flags.out);
+  auto progress = [](int64_t done, int64_t total) {
+    std::fprintf(stderr, "\r  layers %lld/%lld", static_cast<long long>(done),
+                 static_cast<long long>(total));
+    if (done == total) std::fputc('\n', stderr);
+  };
+  Status written = WriteTestModel(*spec, flags.out, progress);
   if (!written.ok()) return ReportFailure(written.WithContext(flags.out));
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -230,7 +230,8 @@ Status ValidateTestModelSpec(const TestModelSpec& s) {
   return Status::Ok();
 }
 
-Status WriteTestModel(const TestModelSpec& spec, const std::filesystem::path& path) {
+Status WriteTestModel(const TestModelSpec& spec, const std::filesystem::path& path,
+                      const TestModelProgress& on_layer_written) {
   INFERNET_RETURN_IF_ERROR(ValidateTestModelSpec(spec));
   TestModelBuilder b(spec);
   WriteMetadata(spec, b.writer());
@@ -257,6 +258,7 @@ Status WriteTestModel(const TestModelSpec& spec, const std::filesystem::path& pa
     INFERNET_RETURN_IF_ERROR(b.AddMatrix(p + "ffn_gate.weight", spec.n_embd, spec.n_ff));
     INFERNET_RETURN_IF_ERROR(b.AddMatrix(p + "ffn_up.weight", spec.n_embd, spec.n_ff));
     INFERNET_RETURN_IF_ERROR(b.AddMatrix(p + "ffn_down.weight", spec.n_ff, spec.n_embd));
+    if (on_layer_written) on_layer_written(l + 1, spec.n_layer);
   }
   INFERNET_RETURN_IF_ERROR(b.AddNorm("output_norm.weight", spec.n_embd));
   if (!spec.tied_embeddings) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 
 #include "core/status.h"
 #include "engine/model/model_config.h"
@@ -52,8 +53,11 @@ Status ValidateTestModelSpec(const TestModelSpec& spec);
 
 // Validates `spec` and writes the model to `path` (atomically: a temporary file is renamed).
 // Memory: the quantized weights once (the writer's buffers) plus one float row per thread.
-// Prints nothing; callers show progress.
-Status WriteTestModel(const TestModelSpec& spec, const std::filesystem::path& path);
+// Prints nothing; callers show progress through `on_layer_written(layers_done, n_layer)`, called
+// on the calling thread after each transformer block is generated.
+using TestModelProgress = std::function<void(int64_t layers_done, int64_t n_layer)>;
+Status WriteTestModel(const TestModelSpec& spec, const std::filesystem::path& path,
+                      const TestModelProgress& on_layer_written = nullptr);
 
 // The type `WriteTestModel` stores a matrix of rows of `row_length` elements as.
 TensorType TestModelMatrixType(TensorType weight_type, int64_t row_length);

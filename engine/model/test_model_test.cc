@@ -122,6 +122,20 @@ TEST(WriteTestModelTest, InvalidSpecWritesNothing) {
   std::filesystem::remove_all(*dir);
 }
 
+TEST(WriteTestModelTest, ReportsProgressOncePerLayerInOrder) {
+  auto dir = MakeTempDirectory();
+  ASSERT_TRUE(dir.ok());
+  TestModelSpec s = SmallSpec();
+  s.n_layer = 3;
+  std::vector<std::pair<int64_t, int64_t>> calls;
+  ASSERT_TRUE(WriteTestModel(s, *dir / "m.gguf", [&](int64_t done, int64_t total) {
+                calls.emplace_back(done, total);
+              }).ok());
+  const std::vector<std::pair<int64_t, int64_t>> expected = {{1, 3}, {2, 3}, {3, 3}};
+  EXPECT_EQ(calls, expected);
+  std::filesystem::remove_all(*dir);
+}
+
 TEST(WriteTestModelTest, ConfigurationReadsBackAsTheSpec) {
   for (Architecture arch : {Architecture::kLlama, Architecture::kQwen2}) {
     TestModelSpec spec = SmallSpec();
