@@ -7,7 +7,9 @@
 namespace infernet::cpu {
 namespace {
 
-constexpr int64_t kTileRows = 4;
+// 12 rows split evenly into the kernels' 3- and 4-row tiles (a 4-row block would leave a slow 1-row
+// remainder for the 3-row float kernels).
+constexpr int64_t kTileRows = 12;
 constexpr int64_t kTileCols = 4;
 // Tokens per pass over a thread's weight rows: their prepared activations stay in cache while
 // the weight rows stream through once per pass.
