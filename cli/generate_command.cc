@@ -104,6 +104,7 @@ int RunGenerate(const GenerateFlags& flags) {
   } else {
     std::fputs(stream.Flush().c_str(), stdout);
     std::fputs("\n", stdout);
+    std::fflush(stdout);  // the summary goes to stderr; keep it after the text on a terminal
     std::fprintf(stderr,
                  "[%d prompt tokens, %.1f tok/s prefill; %zu generated, %.1f tok/s decode; "
                  "finish: %s]\n",
