@@ -14,6 +14,11 @@ namespace {
 // Output rows go through the final norm and lm_head in chunks of this many, bounding the logits
 // scratch (rows x n_vocab floats) however many entries ask for output.
 constexpr int64_t kOutputChunk = 32;
+// A batch runs through the layers this many tokens at a time. Activation scratch is sized by it
+// rather than by max_batch, which keeps a long prefill's memory small; results are unchanged
+// because a token's output never depends on how the batch is split (see context.h). The matrix
+// kernels already reuse weights over 64-token passes, so larger chunks would gain little.
+constexpr int64_t kForwardChunk = 128;
 
 }  // namespace
 
@@ -24,7 +29,7 @@ struct Context::Impl {
   std::unique_ptr<KvCache> cache;
   std::vector<int32_t> seq_len;  // next position of each sequence
 
-  // Activation scratch, max_batch rows each (allocated once; Decode never allocates them).
+  // Activation scratch, min(max_batch, kForwardChunk) rows each (allocated once).
   std::unique_ptr<DeviceTensor> x, xn, q, k, v, attn, gate, up;
   // Output-row scratch, kOutputChunk rows.
   std::unique_ptr<DeviceTensor> out_x, out_norm, out_logits;
@@ -52,7 +57,7 @@ Result<std::unique_ptr<Context>> Context::Create(const Model& model, const Conte
   if (c.n_ctx_train > 0 && impl->params.n_ctx > c.n_ctx_train) {
     impl->params.n_ctx = static_cast<int32_t>(c.n_ctx_train);
   }
-  const int64_t b = impl->params.max_batch;
+  const int64_t b = std::min<int64_t>(impl->params.max_batch, kForwardChunk);
   const int64_t q_dim = c.n_head * c.head_dim;
   const int64_t kv_dim = c.n_head_kv * c.head_dim;
 
@@ -177,19 +182,22 @@ Status Context::Decode(std::span<const BatchEntry> batch, std::vector<float>* lo
                        std::vector<float>* hidden) {
   Impl& m = *impl_;
   INFERNET_RETURN_IF_ERROR(m.Validate(batch));
-  m.tokens.clear();
-  m.seqs.clear();
-  m.positions.clear();
-  m.output_rows.clear();
-  for (size_t i = 0; i < batch.size(); ++i) {
-    m.tokens.push_back(batch[i].token);
-    m.seqs.push_back(batch[i].seq);
-    m.positions.push_back(batch[i].pos);
-    if (batch[i].output) m.output_rows.push_back(static_cast<int32_t>(i));
+  for (size_t first = 0; first < batch.size(); first += static_cast<size_t>(kForwardChunk)) {
+    const size_t end = std::min(batch.size(), first + static_cast<size_t>(kForwardChunk));
+    m.tokens.clear();
+    m.seqs.clear();
+    m.positions.clear();
+    m.output_rows.clear();
+    for (size_t i = first; i < end; ++i) {
+      m.tokens.push_back(batch[i].token);
+      m.seqs.push_back(batch[i].seq);
+      m.positions.push_back(batch[i].pos);
+      if (batch[i].output) m.output_rows.push_back(static_cast<int32_t>(i - first));
+    }
+    m.Forward(static_cast<int64_t>(end - first));
+    m.EmitOutputs(logits, hidden);
   }
-  m.Forward(static_cast<int64_t>(batch.size()));
   m.seq_len.swap(m.next_len);
-  m.EmitOutputs(logits, hidden);
   return Status::Ok();
 }
 

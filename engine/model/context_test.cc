@@ -50,7 +50,7 @@ std::filesystem::path WriteTinyModel(const TinyModelOptions& o, const std::strin
   gguf::GgufWriter w;
   const std::string a = o.arch;
   w.SetValue("general.architecture", gguf::Value::String(a));
-  w.SetValue(a + ".context_length", gguf::Value::Uint32(64));
+  w.SetValue(a + ".context_length", gguf::Value::Uint32(512));
   w.SetValue(a + ".embedding_length", gguf::Value::Uint32(kEmbd));
   w.SetValue(a + ".block_count", gguf::Value::Uint32(kLayers));
   w.SetValue(a + ".feed_forward_length", gguf::Value::Uint32(kFf));
@@ -171,6 +171,34 @@ TEST_P(ContextTest, OneBatchEqualsTokenByTokenBitForBit) {
     ASSERT_TRUE(single->Decode({&e, 1}, &one_by_one).ok());
   }
   EXPECT_TRUE(BitEqual(all, one_by_one));
+}
+
+TEST_P(ContextTest, BatchesLongerThanAForwardChunkEqualTokenByToken) {
+  // Long batches run through the layers in internal chunks; two sequences interleaved across
+  // the chunk boundaries must still match decoding each token alone, bit for bit.
+  ContextParams params;
+  params.n_ctx = 200;
+  params.n_seq = 2;
+  params.n_threads = 2;
+  params.max_batch = 400;
+  auto batched = Context::Create(*model_, params);
+  ASSERT_TRUE(batched.ok()) << batched.status().ToString();
+  std::vector<BatchEntry> batch;
+  for (int32_t i = 0; i < 2 * 150; ++i) {
+    const int32_t seq = i % 2;
+    batch.push_back({TokenId((i * 37 + 11) % kVocab), seq, i / 2, i % 7 == 0 || i >= 298});
+  }
+  std::vector<float> together;
+  ASSERT_TRUE((*batched)->Decode(batch, &together).ok());
+
+  params.max_batch = 1;
+  auto single = Context::Create(*model_, params);
+  ASSERT_TRUE(single.ok());
+  std::vector<float> alone;
+  for (const BatchEntry& e : batch) ASSERT_TRUE((*single)->Decode({&e, 1}, &alone).ok());
+  EXPECT_TRUE(BitEqual(together, alone));
+  EXPECT_EQ((*batched)->SequenceLength(0), 150);
+  EXPECT_EQ((*batched)->SequenceLength(1), 150);
 }
 
 TEST_P(ContextTest, SequencesInOneBatchDoNotInfluenceEachOther) {
