@@ -48,9 +48,9 @@ struct SgemmOptions {
 // Errors: InvalidArgument for n < 1, threads < 1 or repetitions < 1.
 Result<Throughput> MeasureSgemmGflops(const SgemmOptions& options);
 
-// The kernel set OpenBLAS picked for this CPU (e.g. "Haswell", "SkylakeX"). OpenBLAS releases
-// that predate a CPU fall back to older kernels (0.3.21 runs AVX2 "Haswell" kernels on AVX-512
-// Zen 5), which understates the peak; OPENBLAS_CORETYPE=SkylakeX in the environment overrides it.
+// The kernel set OpenBLAS picked for this CPU (e.g. "Haswell", "SkylakeX", "Cooperlake").
+// OPENBLAS_CORETYPE in the environment overrides OpenBLAS's own choice; an environment that pins
+// "Haswell" on an AVX-512 CPU runs AVX2 kernels at about half the peak.
 std::string SgemmKernelName();
 
 // True when the CPU has AVX-512 (F, BW, DQ, VL) but OpenBLAS chose kernels that do not use it.

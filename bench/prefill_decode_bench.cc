@@ -3,9 +3,12 @@
 // tokens/s (128 greedy tokens) against the memory-bandwidth ceiling, and peak RSS against
 // weights + KV cache + 10 %.
 //
-// The machine limits run in a forked child first, so their 1 GiB buffers and SGEMM matrices do
-// not count in this process's peak RSS. OpenBLAS picks its kernels when it loads, so set
-// OPENBLAS_CORETYPE in the environment (see docs/benchmarks.md) before starting this program.
+// The machine limits run in child processes (this program re-executed with --limits-child), so
+// their 1 GiB buffers and SGEMM matrices never count in the engine process's peak RSS, and so each
+// child can pick its own OpenBLAS kernels: OpenBLAS reads OPENBLAS_CORETYPE only when it loads.
+// The SGEMM reference is the AVX-512 ("SkylakeX") kernels on a CPU that has AVX-512, because
+// Debian's OpenBLAS 0.3.21 falls back to AVX2 kernels on Zen 5 (half the peak); the rate of the
+// kernels OpenBLAS picks by itself is reported beside it. See docs/benchmarks.md.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +17,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -22,6 +27,8 @@
 #include "engine/gguf/gguf_file.h"
 #include "engine/model/context.h"
 #include "engine/model/model.h"
+
+extern char** environ;
 
 namespace infernet::bench {
 namespace {
@@ -33,44 +40,137 @@ struct Flags {
   int decode_tokens = 128;
   int repetitions = 3;
   int bandwidth_mib = 1024;
+  bool skip_limits = false;
+  // Internal: run as the limit-measuring child and print "<GB/s> <GFLOP/s> <kernel>".
+  bool limits_child = false;
+  bool child_skip_bandwidth = false;
 };
 
-struct Limits {
-  double read_gb_per_s = 0;
+struct ChildLimits {
+  double read_gb_per_s = 0;  // 0 when not measured
   double sgemm_gflop_per_s = 0;
+  std::string kernel;
 };
 
-// Runs the limit measurements in a child process and returns its results through a pipe.
-Result<Limits> MeasureLimitsInChild(const Flags& flags) {
+int RunLimitsChild(const Flags& flags) {
+  double read_gb = 0;
+  if (!flags.child_skip_bandwidth) {
+    BandwidthOptions bw;
+    bw.threads = flags.threads;
+    bw.buffer_bytes = static_cast<size_t>(flags.bandwidth_mib) << 20;
+    auto read = MeasureReadBandwidth(bw);
+    if (!read.ok()) return 1;
+    read_gb = read->best;
+  }
+  SgemmOptions gemm;
+  gemm.threads = flags.threads;
+  auto sgemm = MeasureSgemmGflops(gemm);
+  if (!sgemm.ok()) return 1;
+  std::printf("%.4f %.4f %s\n", read_gb, sgemm->best, SgemmKernelName().c_str());
+  return 0;
+}
+
+bool CpuHasAvx512() {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+
+// Re-executes this program as a limit-measuring child with OPENBLAS_CORETYPE set to `coretype`
+// (removed when empty) and parses its one line of output.
+Result<ChildLimits> MeasureLimitsInChild(const Flags& flags, const std::string& coretype,
+                                         bool bandwidth) {
+  // Everything the child needs is built before fork(): the engine's worker threads may be
+  // running, so the child calls only async-signal-safe functions before execve().
+  std::vector<std::string> args = {"infernet_prefill_decode_bench",
+                                   "--limits-child",
+                                   "--model",
+                                   "-",
+                                   "--threads",
+                                   std::to_string(flags.threads),
+                                   "--bandwidth-mib",
+                                   std::to_string(flags.bandwidth_mib)};
+  if (!bandwidth) args.push_back("--child-skip-bandwidth");
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "OPENBLAS_CORETYPE=", 18) != 0) env.emplace_back(*e);
+  }
+  if (!coretype.empty()) env.push_back("OPENBLAS_CORETYPE=" + coretype);
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  for (auto& e : env) envp.push_back(e.data());
+  argv.push_back(nullptr);
+  envp.push_back(nullptr);
+
   int fds[2];
   if (pipe(fds) != 0) return Status::Io("pipe failed");
   pid_t pid = fork();
   if (pid < 0) return Status::Io("fork failed");
   if (pid == 0) {
     close(fds[0]);
-    BandwidthOptions bw;
-    bw.threads = flags.threads;
-    bw.buffer_bytes = static_cast<size_t>(flags.bandwidth_mib) << 20;
-    SgemmOptions gemm;
-    gemm.threads = flags.threads;
-    auto read = MeasureReadBandwidth(bw);
-    auto sgemm = MeasureSgemmGflops(gemm);
-    Limits out;
-    if (read.ok()) out.read_gb_per_s = read->best;
-    if (sgemm.ok()) out.sgemm_gflop_per_s = sgemm->best;
-    ssize_t written = write(fds[1], &out, sizeof(out));
-    _exit(written == sizeof(out) && read.ok() && sgemm.ok() ? 0 : 1);
+    dup2(fds[1], STDOUT_FILENO);
+    execve("/proc/self/exe", argv.data(), envp.data());
+    _exit(127);
   }
   close(fds[1]);
-  Limits limits;
-  ssize_t got = read(fds[0], &limits, sizeof(limits));
+  std::string output;
+  char buffer[256];
+  ssize_t got;
+  while ((got = read(fds[0], buffer, sizeof(buffer))) > 0) output.append(buffer, got);
   close(fds[0]);
   int wstatus = 0;
   waitpid(pid, &wstatus, 0);
-  if (got != sizeof(limits) || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-    return Status::Internal("machine-limit measurement failed");
+  ChildLimits limits;
+  int kernel_at = 0;
+  if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0 ||
+      std::sscanf(output.c_str(), "%lf %lf %n", &limits.read_gb_per_s, &limits.sgemm_gflop_per_s,
+                  &kernel_at) != 2) {
+    return Status::Internal("machine-limit measurement failed: '" + output + "'");
   }
+  limits.kernel = output.substr(kernel_at);
+  while (!limits.kernel.empty() && limits.kernel.back() == '\n') limits.kernel.pop_back();
   return limits;
+}
+
+// The references for one engine run. Bandwidth: best of a measurement before and one after the
+// engine (this machine's 2-thread bandwidth is bimodal with vCPU placement, and a ceiling taken
+// in the low mode would flatter the engine). SGEMM: the best rate seen, normally the AVX-512
+// kernels'; `sgemm_default_gflop_per_s` is what OpenBLAS's own kernel choice reaches (no
+// OPENBLAS_CORETYPE in the environment).
+struct Limits {
+  double read_gb_per_s[2] = {0, 0};
+  double sgemm_gflop_per_s = 0;
+  std::string sgemm_kernel;
+  double sgemm_default_gflop_per_s = 0;
+  std::string sgemm_default_kernel;
+  double read_best() const { return std::max(read_gb_per_s[0], read_gb_per_s[1]); }
+};
+
+// OPENBLAS_CORETYPE for the reference SGEMM: the AVX-512 kernels where the CPU has AVX-512 (an
+// inherited OPENBLAS_CORETYPE is ignored: environments may pin older kernels), else OpenBLAS's
+// own choice.
+std::string ReferenceCoretype() { return CpuHasAvx512() ? "SkylakeX" : ""; }
+
+// Measures bandwidth and the reference SGEMM into slot `slot`; with `with_default`, also the
+// SGEMM rate of OpenBLAS's own kernel choice.
+Status MeasureLimits(const Flags& flags, int slot, bool with_default, Limits* limits) {
+  INFERNET_ASSIGN_OR_RETURN(ChildLimits reference,
+                            MeasureLimitsInChild(flags, ReferenceCoretype(), true));
+  limits->read_gb_per_s[slot] = reference.read_gb_per_s;
+  if (reference.sgemm_gflop_per_s > limits->sgemm_gflop_per_s) {
+    limits->sgemm_gflop_per_s = reference.sgemm_gflop_per_s;
+    limits->sgemm_kernel = reference.kernel;
+  }
+  if (with_default) {
+    INFERNET_ASSIGN_OR_RETURN(ChildLimits fallback, MeasureLimitsInChild(flags, "", false));
+    limits->sgemm_default_gflop_per_s = fallback.sgemm_gflop_per_s;
+    limits->sgemm_default_kernel = fallback.kernel;
+  }
+  return Status::Ok();
+}
+
+double LoadAverage() {
+  double load[1] = {0};
+  return getloadavg(load, 1) == 1 ? load[0] : -1;
 }
 
 double Seconds(std::chrono::steady_clock::time_point since) {
@@ -108,14 +208,23 @@ double PrefillFlops(const gguf::GgufFile& file, const ModelConfig& c, int tokens
   return 2.0 * matmul_params * tokens + 2.0 * output_params + attention;
 }
 
+// Prints `value` as a JSON number, or null when the limits were not measured.
+std::string JsonNumber(bool measured, double value, const char* format) {
+  if (!measured) return "null";
+  char text[64];
+  std::snprintf(text, sizeof(text), format, value);
+  return text;
+}
+
 int Run(const Flags& flags) {
-  // Limits are measured before and after the engine runs; the best of each is the reference.
-  // This machine's 2-thread bandwidth is bimodal (vCPU placement), and a ceiling taken in the
-  // low mode would flatter the engine.
-  auto limits_before = MeasureLimitsInChild(flags);
-  if (!limits_before.ok()) {
-    std::fprintf(stderr, "error: %s\n", limits_before.status().ToString().c_str());
-    return 1;
+  const double load_start = LoadAverage();
+  Limits limits;
+  if (!flags.skip_limits) {
+    Status s = MeasureLimits(flags, 0, /*with_default=*/true, &limits);
+    if (!s.ok()) {
+      std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
+      return 1;
+    }
   }
   auto backend = CreateCpuBackend(flags.threads);
   auto model = Model::Load(flags.model, *backend);
@@ -160,7 +269,8 @@ int Run(const Flags& flags) {
   // Greedy decode continuing the (last) prefilled prompt.
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < flags.decode_tokens; ++i) {
-    auto next = static_cast<TokenId>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    auto next =
+        static_cast<TokenId>(std::max_element(logits.begin(), logits.end()) - logits.begin());
     BatchEntry entry{next, 0, flags.prompt_tokens + i, true};
     logits.clear();
     Status s = (*ctx)->Decode(std::span(&entry, 1), &logits);
@@ -171,17 +281,16 @@ int Run(const Flags& flags) {
   }
   double decode_seconds = Seconds(start);
 
-  auto limits_after = MeasureLimitsInChild(flags);
-  if (!limits_after.ok()) {
-    std::fprintf(stderr, "error: %s\n", limits_after.status().ToString().c_str());
-    return 1;
+  if (!flags.skip_limits) {
+    Status s = MeasureLimits(flags, 1, /*with_default=*/false, &limits);
+    if (!s.ok()) {
+      std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
+      return 1;
+    }
   }
-  Limits best;
-  best.read_gb_per_s = std::max(limits_before->read_gb_per_s, limits_after->read_gb_per_s);
-  best.sgemm_gflop_per_s =
-      std::max(limits_before->sgemm_gflop_per_s, limits_after->sgemm_gflop_per_s);
-  const Limits* limits = &best;
+  const double load_end = LoadAverage();
 
+  // The limit children are separate processes, so this is the engine process alone.
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   const double peak_rss = static_cast<double>(usage.ru_maxrss) * 1024.0;
@@ -197,9 +306,19 @@ int Run(const Flags& flags) {
       static_cast<double>(WeightBytesPerToken(file, config.tied_embeddings)) +
       kv_per_position * avg_positions;
   const double decode_tps = flags.decode_tokens / decode_seconds;
-  const double ceiling_tps = limits->read_gb_per_s * 1e9 / bytes_per_token;
   const double prefill_tps = flags.prompt_tokens / best_prefill;
-  const double prefill_gflops = PrefillFlops(file, config, flags.prompt_tokens) / best_prefill / 1e9;
+  const double prefill_gflops =
+      PrefillFlops(file, config, flags.prompt_tokens) / best_prefill / 1e9;
+
+  const bool m = !flags.skip_limits;
+  const double read_gb = limits.read_best();
+  const double sgemm = std::max(limits.sgemm_gflop_per_s, limits.sgemm_default_gflop_per_s);
+  const double ceiling_tps = m ? read_gb * 1e9 / bytes_per_token : 0;
+  const double prefill_fraction = m ? prefill_gflops / sgemm : 0;
+  const double decode_fraction = m ? decode_tps / ceiling_tps : 0;
+  const std::string sgemm_kernel = limits.sgemm_gflop_per_s >= limits.sgemm_default_gflop_per_s
+                                       ? limits.sgemm_kernel
+                                       : limits.sgemm_default_kernel;
 
   double params_total = 0;
   for (const auto& t : file.tensors()) params_total += static_cast<double>(t.num_elements());
@@ -210,22 +329,47 @@ int Run(const Flags& flags) {
   std::printf(
       "{\"model\":\"%s\",\"type\":\"%s\",\"params\":%.0f,\"weight_bytes\":%.0f,\"threads\":%d,"
       "\"prompt_tokens\":%d,\"decode_tokens\":%d,\"prefill_tok_s\":%.2f,\"prefill_gflop_s\":%.2f,"
-      "\"sgemm_gflop_s\":%.2f,\"prefill_fraction_of_sgemm\":%.4f,\"decode_tok_s\":%.3f,"
-      "\"read_gb_s\":%.2f,\"bytes_per_token\":%.0f,\"decode_ceiling_tok_s\":%.3f,"
-      "\"decode_fraction_of_ceiling\":%.4f,\"peak_rss_bytes\":%.0f,\"kv_cache_bytes\":%.0f,"
-      "\"rss_limit_bytes\":%.0f,\"rss_within_limit\":%s}\n",
+      "\"sgemm_gflop_s\":%s,\"sgemm_kernel\":\"%s\",\"sgemm_default_gflop_s\":%s,"
+      "\"sgemm_default_kernel\":\"%s\",\"prefill_fraction_of_sgemm\":%s,"
+      "\"prefill_meets_target\":%s,\"decode_tok_s\":%.3f,\"read_gb_s\":%s,"
+      "\"read_gb_s_before\":%s,\"read_gb_s_after\":%s,\"bytes_per_token\":%.0f,"
+      "\"decode_ceiling_tok_s\":%s,\"decode_fraction_of_ceiling\":%s,\"decode_meets_target\":%s,"
+      "\"peak_rss_bytes\":%.0f,\"kv_cache_bytes\":%.0f,\"rss_limit_bytes\":%.0f,"
+      "\"rss_within_limit\":%s,\"load_avg_start\":%.2f,\"load_avg_end\":%.2f}\n",
       flags.model.c_str(), types.c_str(), params_total, weight_bytes, flags.threads,
       flags.prompt_tokens, flags.decode_tokens, prefill_tps, prefill_gflops,
-      limits->sgemm_gflop_per_s, prefill_gflops / limits->sgemm_gflop_per_s, decode_tps,
-      limits->read_gb_per_s, bytes_per_token, ceiling_tps, decode_tps / ceiling_tps, peak_rss,
-      kv_bytes, rss_limit, peak_rss <= rss_limit ? "true" : "false");
-  std::fprintf(stderr,
-               "%s [%s, %.0fM params]: prefill %.1f tok/s = %.1f GFLOP/s (%.0f%% of SGEMM %.1f); "
-               "decode %.2f tok/s (%.0f%% of ceiling %.2f at %.1f GB/s); RSS %.0f MiB (limit %.0f)\n",
-               flags.model.c_str(), types.c_str(), params_total / 1e6, prefill_tps,
-               prefill_gflops, 100 * prefill_gflops / limits->sgemm_gflop_per_s,
-               limits->sgemm_gflop_per_s, decode_tps, 100 * decode_tps / ceiling_tps, ceiling_tps,
-               limits->read_gb_per_s, peak_rss / (1 << 20), rss_limit / (1 << 20));
+      JsonNumber(m, sgemm, "%.2f").c_str(), sgemm_kernel.c_str(),
+      JsonNumber(m, limits.sgemm_default_gflop_per_s, "%.2f").c_str(),
+      limits.sgemm_default_kernel.c_str(), JsonNumber(m, prefill_fraction, "%.4f").c_str(),
+      m ? (prefill_fraction >= 0.60 ? "true" : "false") : "null", decode_tps,
+      JsonNumber(m, read_gb, "%.2f").c_str(),
+      JsonNumber(m, limits.read_gb_per_s[0], "%.2f").c_str(),
+      JsonNumber(m, limits.read_gb_per_s[1], "%.2f").c_str(), bytes_per_token,
+      JsonNumber(m, ceiling_tps, "%.3f").c_str(), JsonNumber(m, decode_fraction, "%.4f").c_str(),
+      m ? (decode_fraction >= 0.80 ? "true" : "false") : "null", peak_rss, kv_bytes, rss_limit,
+      peak_rss <= rss_limit ? "true" : "false", load_start, load_end);
+  std::fprintf(stderr, "%s [%s, %.0fM params, %.0f MiB weights, load %.2f-%.2f]\n",
+               flags.model.c_str(), types.c_str(), params_total / 1e6, weight_bytes / (1 << 20),
+               load_start, load_end);
+  std::fprintf(stderr, "  prefill %8.1f tok/s  %6.1f GFLOP/s", prefill_tps, prefill_gflops);
+  if (m) {
+    std::fprintf(stderr, "  = %3.0f%% of SGEMM %.1f (%s; default %s %.1f)  target 60%%: %s",
+                 100 * prefill_fraction, sgemm, sgemm_kernel.c_str(),
+                 limits.sgemm_default_kernel.c_str(), limits.sgemm_default_gflop_per_s,
+                 prefill_fraction >= 0.60 ? "pass" : "FAIL");
+  }
+  std::fprintf(stderr, "\n  decode  %8.2f tok/s", decode_tps);
+  if (m) {
+    std::fprintf(stderr,
+                 "  = %3.0f%% of ceiling %.2f (%.1f GB/s best of %.1f, %.1f; %.1f MB/token)"
+                 "  target 80%%: %s",
+                 100 * decode_fraction, ceiling_tps, read_gb, limits.read_gb_per_s[0],
+                 limits.read_gb_per_s[1], bytes_per_token / 1e6,
+                 decode_fraction >= 0.80 ? "pass" : "FAIL");
+  }
+  std::fprintf(stderr, "\n  peak RSS %.1f MiB, limit %.1f MiB (weights + KV %.1f MiB + 10%%): %s\n",
+               peak_rss / (1 << 20), rss_limit / (1 << 20), (weight_bytes + kv_bytes) / (1 << 20),
+               peak_rss <= rss_limit ? "pass" : "FAIL");
   return 0;
 }
 
@@ -236,15 +380,27 @@ int main(int argc, char** argv) {
   infernet::bench::Flags flags;
   CLI::App app{"Engine prefill/decode speed and memory against the machine's limits"};
   app.add_option("--model", flags.model, "GGUF model")->required();
-  app.add_option("--threads", flags.threads, "threads")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--threads", flags.threads, "threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   app.add_option("--prompt-tokens", flags.prompt_tokens, "prefill length")
-      ->check(CLI::Range(1, 8192))->capture_default_str();
+      ->check(CLI::Range(1, 8192))
+      ->capture_default_str();
   app.add_option("--decode-tokens", flags.decode_tokens, "tokens to decode")
-      ->check(CLI::Range(1, 8192))->capture_default_str();
+      ->check(CLI::Range(1, 8192))
+      ->capture_default_str();
   app.add_option("--repetitions", flags.repetitions, "prefill repetitions (best is kept)")
-      ->check(CLI::Range(1, 100))->capture_default_str();
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   app.add_option("--bandwidth-mib", flags.bandwidth_mib, "bandwidth buffer size")
-      ->check(CLI::Range(64, 1 << 16))->capture_default_str();
+      ->check(CLI::Range(64, 1 << 16))
+      ->capture_default_str();
+  app.add_flag("--skip-limits", flags.skip_limits,
+               "engine figures only: no bandwidth or SGEMM reference (ratios are null)");
+  // Internal: how the program re-executes itself to measure the limits in a child process.
+  app.add_flag("--limits-child", flags.limits_child)->group("");
+  app.add_flag("--child-skip-bandwidth", flags.child_skip_bandwidth)->group("");
   CLI11_PARSE(app, argc, argv);
+  if (flags.limits_child) return infernet::bench::RunLimitsChild(flags);
   return infernet::bench::Run(flags);
 }
