@@ -1,6 +1,7 @@
-// Run-time choice between the AVX2 and scalar kernel families.
+// Run-time choice between the AVX-512, AVX2 and scalar kernel families.
 #include "engine/quant/dispatch.h"
 
+#include <algorithm>
 #include <atomic>
 
 #include "engine/quant/quant.h"
@@ -9,13 +10,21 @@ namespace infernet::quant {
 namespace internal {
 namespace {
 
-std::atomic<bool> force_scalar{false};
-
-bool UseAvx2() { return CpuHasAvx2() && !force_scalar.load(std::memory_order_relaxed); }
+std::atomic<KernelLevel> level_cap{KernelLevel::kAvx512};
 
 }  // namespace
 
-void ForceScalarKernelsForTesting(bool force) { force_scalar.store(force); }
+const char* KernelLevelName(KernelLevel level) {
+  switch (level) {
+    case KernelLevel::kScalar:
+      return "scalar";
+    case KernelLevel::kAvx2:
+      return "avx2";
+    case KernelLevel::kAvx512:
+      return "avx512";
+  }
+  return "unknown";
+}
 
 bool CpuHasAvx2() {
   static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
@@ -23,20 +32,60 @@ bool CpuHasAvx2() {
   return has;
 }
 
+// __builtin_cpu_supports reports AVX-512 features only when the OS saves the zmm state.
+bool CpuHasAvx512() {
+  static const bool has =
+      CpuHasAvx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vnni");
+  return has;
+}
+
+KernelLevel CpuKernelLevel() {
+  if (CpuHasAvx512()) return KernelLevel::kAvx512;
+  if (CpuHasAvx2()) return KernelLevel::kAvx2;
+  return KernelLevel::kScalar;
+}
+
+KernelLevel ActiveKernelLevel() {
+  return std::min(CpuKernelLevel(), level_cap.load(std::memory_order_relaxed));
+}
+
+void ForceKernelLevelForTesting(KernelLevel max_level) { level_cap.store(max_level); }
+
+void ForceScalarKernelsForTesting(bool force) {
+  ForceKernelLevelForTesting(force ? KernelLevel::kScalar : KernelLevel::kAvx512);
+}
+
 }  // namespace internal
 
-bool UsingAvx2() { return internal::UseAvx2(); }
+bool UsingAvx2() { return internal::ActiveKernelLevel() >= internal::KernelLevel::kAvx2; }
 
 float VecDot(TensorType weight_type, int64_t n, const void* w, const void* a) {
-  if (internal::UseAvx2()) return internal::VecDotAvx2(weight_type, n, w, a);
+  switch (internal::ActiveKernelLevel()) {
+    case internal::KernelLevel::kAvx512:
+      return internal::VecDotAvx512(weight_type, n, w, a);
+    case internal::KernelLevel::kAvx2:
+      return internal::VecDotAvx2(weight_type, n, w, a);
+    case internal::KernelLevel::kScalar:
+      break;
+  }
   return VecDotScalar(weight_type, n, w, a);
 }
 
 void VecDotTile(TensorType weight_type, int64_t n, const void* w, size_t w_stride, int rows,
                 const void* a, size_t a_stride, int cols, float* out, size_t out_stride) {
-  if (internal::UseAvx2()) {
-    internal::VecDotTileAvx2(weight_type, n, w, w_stride, rows, a, a_stride, cols, out, out_stride);
-    return;
+  switch (internal::ActiveKernelLevel()) {
+    case internal::KernelLevel::kAvx512:
+      internal::VecDotTileAvx512(weight_type, n, w, w_stride, rows, a, a_stride, cols, out,
+                                 out_stride);
+      return;
+    case internal::KernelLevel::kAvx2:
+      internal::VecDotTileAvx2(weight_type, n, w, w_stride, rows, a, a_stride, cols, out,
+                               out_stride);
+      return;
+    case internal::KernelLevel::kScalar:
+      break;
   }
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* ab = static_cast<const uint8_t*>(a);

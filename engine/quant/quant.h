@@ -6,8 +6,8 @@
 //
 // Determinism contract: for a given weight type, VecDot and VecDotTile compute every output with
 // the same sequence of floating-point operations, whatever the tile shape or position, so results
-// do not depend on batch composition or on how work is split across threads. Every fast (AVX2)
-// kernel has a scalar twin (*Scalar) used as its reference in tests.
+// do not depend on batch composition or on how work is split across threads. Every fast (AVX2,
+// AVX-512) kernel has a scalar twin (*Scalar) used as its reference in tests.
 #pragma once
 
 #include <cstddef>
@@ -41,7 +41,8 @@ float VecDotScalar(TensorType weight_type, int64_t n, const void* w, const void*
 void VecDotTile(TensorType weight_type, int64_t n, const void* w, size_t w_stride, int rows,
                 const void* a, size_t a_stride, int cols, float* out, size_t out_stride);
 
-// True when the AVX2/FMA/F16C kernels are in use (detected at run time).
+// True when SIMD kernels (AVX2/FMA/F16C, or AVX-512 which extends them) are in use (detected at
+// run time).
 bool UsingAvx2();
 
 }  // namespace infernet::quant

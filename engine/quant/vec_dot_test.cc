@@ -1,5 +1,6 @@
 // VecDot/VecDotTile against their references: the scalar twin (tight tolerance), a float64 dot
-// of the dequantized operands, and VecDot itself (bit-identical tiles).
+// of the dequantized operands, and VecDot itself (bit-identical tiles). Every kernel level the
+// CPU supports (scalar, AVX2, AVX-512) runs the whole suite.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -65,7 +66,28 @@ std::vector<int64_t> Lengths(TensorType type) {
   return {b, 2 * b, 3 * b, 4096, 5 * b};
 }
 
-TEST(VecDot, MatchesScalarTwinAndFloat64Reference) {
+std::vector<internal::KernelLevel> SupportedLevels() {
+  std::vector<internal::KernelLevel> levels;
+  for (auto level : {internal::KernelLevel::kScalar, internal::KernelLevel::kAvx2,
+                     internal::KernelLevel::kAvx512}) {
+    if (level <= internal::CpuKernelLevel()) levels.push_back(level);
+  }
+  return levels;
+}
+
+// Runs each test with the kernels of one level, then restores the default dispatch.
+class AtKernelLevel : public ::testing::TestWithParam<internal::KernelLevel> {
+ protected:
+  void SetUp() override {
+    internal::ForceKernelLevelForTesting(GetParam());
+    ASSERT_EQ(internal::ActiveKernelLevel(), GetParam());
+  }
+  void TearDown() override { internal::ForceKernelLevelForTesting(internal::KernelLevel::kAvx512); }
+};
+class VecDotAtLevel : public AtKernelLevel {};
+class VecDotTileAtLevel : public AtKernelLevel {};
+
+TEST_P(VecDotAtLevel, MatchesScalarTwinAndFloat64Reference) {
   for (TensorType type : kWeightTypes) {
     for (int64_t n : Lengths(type)) {
       const Operands ops(type, n, 3, 2, static_cast<uint32_t>(n));
@@ -87,7 +109,7 @@ TEST(VecDot, MatchesScalarTwinAndFloat64Reference) {
 }
 
 // Quantized products approximate the exact float product (activation quantization included).
-TEST(VecDot, ApproximatesUnquantizedProduct) {
+TEST_P(VecDotAtLevel, ApproximatesUnquantizedProduct) {
   const int64_t n = 1024;
   std::mt19937 rng(7);
   std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -123,7 +145,7 @@ void ExpectTileMatchesVecDot(TensorType type, int64_t n, int rows, int cols, siz
   }
 }
 
-TEST(VecDotTile, BitIdenticalToVecDotForEveryShape) {
+TEST_P(VecDotTileAtLevel, BitIdenticalToVecDotForEveryShape) {
   for (TensorType type : kWeightTypes) {
     const int64_t n = Traits(type).block_elems == 1 ? 77 : 2 * 256;
     for (int rows : {1, 2, 3, 4, 5, 7, 9}) {
@@ -136,9 +158,9 @@ TEST(VecDotTile, BitIdenticalToVecDotForEveryShape) {
 
 // Block counts that are not a multiple of the kernels' unroll (pairs and single tail blocks of
 // Q4_0/Q8_0): still bit-identical tiles and close to the scalar twin.
-TEST(VecDotTile, OddBlockCountsMatchVecDotAndScalarTwin) {
+TEST_P(VecDotTileAtLevel, OddBlockCountsMatchVecDotAndScalarTwin) {
   for (TensorType type : {TensorType::kQ4_0, TensorType::kQ8_0}) {
-    for (int64_t blocks : {1, 2, 3, 5, 6, 7}) {
+    for (int64_t blocks : {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13}) {
       const int64_t n = blocks * Traits(type).block_elems;
       ExpectTileMatchesVecDot(type, n, 5, 3, 0);
       const Operands ops(type, n, 2, 2, static_cast<uint32_t>(blocks));
@@ -176,7 +198,57 @@ TEST_F(ScalarKernels, ForcedScalarDispatchUsesTheScalarTwin) {
   }
 }
 
-TEST(VecDot, ReportsAvx2WhenTheCpuHasIt) { EXPECT_EQ(UsingAvx2(), internal::CpuHasAvx2()); }
+// Element counts that leave 1..31 elements after the float kernels' widest step.
+TEST_P(VecDotAtLevel, FloatTailsMatchScalarTwinAndTiles) {
+  for (TensorType type : {TensorType::kF32, TensorType::kF16, TensorType::kBF16}) {
+    for (int64_t n : {1, 5, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 95, 127}) {
+      ExpectTileMatchesVecDot(type, n, 5, 3, 4);
+      const Operands ops(type, n, 1, 1, static_cast<uint32_t>(n));
+      double ref, mag;
+      ops.Reference(0, 0, &ref, &mag);
+      EXPECT_NEAR(VecDot(type, n, ops.W(0), ops.A(0)), VecDotScalar(type, n, ops.W(0), ops.A(0)),
+                  1e-5 * mag + 1e-30)
+          << TypeName(type) << " n=" << n;
+    }
+  }
+}
+
+// Extreme quants: all-maximum magnitudes of both signs stay exact in the integer dot products
+// (no int16 overflow in the scale step, no sign-handling error).
+TEST_P(VecDotAtLevel, ExtremeQuantsMatchScalarTwin) {
+  const int64_t n = 1024;
+  for (TensorType type :
+       {TensorType::kQ4_0, TensorType::kQ8_0, TensorType::kQ4_K, TensorType::kQ6_K}) {
+    for (float sign : {1.0f, -1.0f}) {
+      std::vector<float> w(n), a(n);
+      for (int64_t i = 0; i < n; ++i) {
+        w[i] = (i % 7 == 0 ? -1.0f : 1.0f) * (i % 2 == 0 ? 1.0f : 0.999f);
+        a[i] = sign * (i % 2 == 0 ? 1.0f : 0.998f);
+      }
+      std::vector<uint8_t> wq(RowBytes(type, n)), aq(ActivationRowBytes(type, n));
+      QuantizeRow(type, w.data(), wq.data(), n);
+      QuantizeActivationRow(type, a.data(), aq.data(), n);
+      const float fast = VecDot(type, n, wq.data(), aq.data());
+      const float scalar = VecDotScalar(type, n, wq.data(), aq.data());
+      EXPECT_NEAR(fast, scalar, 1e-5 * n) << TypeName(type) << " sign " << sign;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Levels, VecDotAtLevel, ::testing::ValuesIn(SupportedLevels()),
+                         [](const auto& info) { return internal::KernelLevelName(info.param); });
+INSTANTIATE_TEST_SUITE_P(Levels, VecDotTileAtLevel, ::testing::ValuesIn(SupportedLevels()),
+                         [](const auto& info) { return internal::KernelLevelName(info.param); });
+
+TEST(KernelDispatch, ReportsAvx2WhenTheCpuHasIt) { EXPECT_EQ(UsingAvx2(), internal::CpuHasAvx2()); }
+
+TEST(KernelDispatch, UsesTheBestLevelTheCpuSupportsByDefault) {
+  EXPECT_EQ(internal::ActiveKernelLevel(), internal::CpuKernelLevel());
+  if (internal::CpuHasAvx512()) {
+    EXPECT_TRUE(internal::CpuHasAvx2());
+    EXPECT_EQ(internal::CpuKernelLevel(), internal::KernelLevel::kAvx512);
+  }
+}
 
 }  // namespace
 }  // namespace infernet::quant

@@ -1,0 +1,633 @@
+// AVX-512 (F/BW/VL/DQ + VNNI) dot-product kernels, written once as R x C register tiles.
+//
+// Same structure as the AVX2 family: every output of a tile owns its accumulator(s) and sees
+// exactly the same instruction sequence whatever R and C are, so VecDot (the 1x1 tile) and
+// VecDotTile are bit-identical by construction. Integer dot products are exact in int32
+// (vpdpbusd: unsigned x signed bytes), so quantized results differ from the scalar twin only in
+// the order of the per-block float scaling.
+//
+// vpdpbusd needs its first operand unsigned. Q4_0/Q4_K/Q6_K quants are stored unsigned (with an
+// offset, removed through the activation sums); Q8_0 weights are made unsigned by adding 128, and
+// 128 * sum(a) is subtracted from the accumulator's starting value.
+// GCC 12's AVX-512 headers trip -Wuninitialized through their self-initialised "undefined"
+// vectors (GCC bug 105593, fixed in GCC 13); the warning points into the headers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <algorithm>
+
+#include "engine/quant/blocks.h"
+#include "engine/quant/dispatch.h"
+
+#define INFERNET_AVX512 \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
+
+namespace infernet::quant::internal {
+namespace {
+
+using TileFn = void (*)(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
+                        float* out, size_t os);
+
+// Fixed-order horizontal sum (part of every output's op sequence).
+INFERNET_AVX512 inline float HorizontalSum(__m512 v) {
+  const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+INFERNET_AVX512 inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
+
+template <class T>
+const T* RowAt(const uint8_t* base, size_t stride, int index) {
+  return reinterpret_cast<const T*>(base + static_cast<size_t>(index) * stride);
+}
+
+// Software prefetch of the weights ahead in the same row (see vec_dot_avx2.cc: hardware
+// prefetchers stop at the 4 KiB page boundaries of mapped model files). Never changes results.
+constexpr uintptr_t kPrefetchDistance = 1024;
+INFERNET_AVX512 inline void PrefetchAhead(const void* step, size_t bytes) {
+  const uintptr_t ahead = reinterpret_cast<uintptr_t>(step) + kPrefetchDistance;
+  for (size_t off = 0; off < bytes; off += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
+  }
+}
+
+// Int32 lanes holding `v` in [-32768, 32767] times int32 lanes holding a scale in [0, 65535] with
+// a zero high word: vpdpwssd multiplies the low words and adds high(v) * 0, so acc += v * scale
+// exactly.
+INFERNET_AVX512 inline __m512i AddScaled(__m512i acc, __m512i v, __m512i scale) {
+  return _mm512_dpwssd_epi32(acc, v, scale);
+}
+
+// ---- Float weights x F32 activations: 16 elements a step, the last n % 16 through a masked step.
+
+struct F32Weights {
+  static constexpr size_t kElementBytes = 4;
+  INFERNET_AVX512 static __m512 Load16(const uint8_t* p, int64_t i) {
+    return _mm512_loadu_ps(reinterpret_cast<const float*>(p) + i);
+  }
+  INFERNET_AVX512 static __m512 LoadMasked(const uint8_t* p, int64_t i, __mmask16 m) {
+    return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(p) + i);
+  }
+};
+
+struct F16Weights {
+  static constexpr size_t kElementBytes = 2;
+  INFERNET_AVX512 static __m512 Load16(const uint8_t* p, int64_t i) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2 * i)));
+  }
+  INFERNET_AVX512 static __m512 LoadMasked(const uint8_t* p, int64_t i, __mmask16 m) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p + 2 * i));
+  }
+};
+
+// bf16 -> f32 is exact (a 16-bit shift), so F32 activations and the scalar contract are kept.
+struct BF16Weights {
+  static constexpr size_t kElementBytes = 2;
+  INFERNET_AVX512 static __m512 Widen(__m256i bits) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
+  }
+  INFERNET_AVX512 static __m512 Load16(const uint8_t* p, int64_t i) {
+    return Widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2 * i)));
+  }
+  INFERNET_AVX512 static __m512 LoadMasked(const uint8_t* p, int64_t i, __mmask16 m) {
+    return Widen(_mm256_maskz_loadu_epi16(m, p + 2 * i));
+  }
+};
+
+template <class Weights>
+struct FloatKernel {
+  // One accumulator per output, so a 4 x 4 tile fits the 32 registers: a tile streams whole rows
+  // from L2, and more outputs per loaded byte is what lifts throughput (measured on 12 x 4 tiles,
+  // F16: 160 GFLOP/s vs 120 for 4 x 2 tiles with two accumulators each). Single-column products
+  // still get kMatVecRows independent chains.
+  static constexpr int kRows = 4, kCols = 4, kMatVecRows = 4;
+  template <int R, int C>
+  INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
+                                  size_t as, float* out, size_t os) {
+    __m512 acc[R][C];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    }
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      __m512 av[C];
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) av[c] = _mm512_loadu_ps(RowAt<float>(a, as, c) + i);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        PrefetchAhead(w + r * ws + i * Weights::kElementBytes, 16 * Weights::kElementBytes);
+        const __m512 wv = Weights::Load16(w + r * ws, i);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(wv, av[c], acc[r][c]);
+      }
+    }
+    if (i < n) {
+      const auto m = static_cast<__mmask16>((1u << (n - i)) - 1);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m512 wv = Weights::LoadMasked(w + r * ws, i, m);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) {
+          acc[r][c] =
+              _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, RowAt<float>(a, as, c) + i), acc[r][c]);
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) out[c * os + r] = HorizontalSum(acc[r][c]);
+    }
+  }
+};
+
+// ---- Q8_0 x Q8_0: two blocks per register (lanes 0..7 block b, 8..15 block b+1).
+
+struct Q8_0Kernel {
+  static constexpr int kRows = 4, kCols = 4, kMatVecRows = 1;
+
+  // Quants of blocks p[0] and (when `two`) p[1]; zeros stand in for a missing second block.
+  INFERNET_AVX512 static __m512i LoadPair(const BlockQ8_0* p, bool two) {
+    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p[0].qs));
+    const __m256i hi = two ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p[1].qs))
+                           : _mm256_setzero_si256();
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+  }
+  // [d0 x8 | d1 x8] as floats (d1 = 0 when the second block is missing).
+  INFERNET_AVX512 static __m512 PairScales(const BlockQ8_0* p, bool two) {
+    const uint32_t bits = p[0].d | (two ? uint32_t{p[1].d} << 16 : 0u);
+    const __m128 d = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(bits)));
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+                                 _mm512_castps128_ps512(d));
+  }
+
+  // part[r][c] (+)= d_w * d_a * int32 lane sums of blocks b, b+1.
+  template <int R, int C, bool kAccumulate>
+  INFERNET_AVX512 static void PairProducts(const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
+                                           int64_t b, bool two, __m512 (&part)[R][C]) {
+    const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+    __m512i aq[C], start[C];
+    __m512 da[C];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) {
+      const BlockQ8_0* ab = RowAt<BlockQ8_0>(a, as, c) + b;
+      aq[c] = LoadPair(ab, two);
+      // (w + 128) . a - 128 * sum(a) == w . a
+      start[c] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                  _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, aq[c]));
+      da[c] = PairScales(ab, two);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const BlockQ8_0* wb = RowAt<BlockQ8_0>(w, ws, r) + b;
+      PrefetchAhead(wb, 2 * sizeof(BlockQ8_0));
+      const __m512i q = _mm512_xor_si512(LoadPair(wb, two), bias);
+      const __m512 dw = PairScales(wb, two);
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) {
+        const __m512 sums = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start[c], q, aq[c]));
+        const __m512 scale = _mm512_mul_ps(dw, da[c]);
+        part[r][c] =
+            kAccumulate ? _mm512_fmadd_ps(scale, sums, part[r][c]) : _mm512_mul_ps(scale, sums);
+      }
+    }
+  }
+
+  template <int R, int C>
+  INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
+                                  size_t as, float* out, size_t os) {
+    __m512 acc[R][C];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    }
+    const int64_t blocks = n / kQK8_0;
+    int64_t b = 0;
+    // Four blocks per step: acc += (pair 1 + pair 0) keeps the loop-carried chain to one add.
+    for (; b + 4 <= blocks; b += 4) {
+      __m512 part[R][C];
+      PairProducts<R, C, false>(w, ws, a, as, b, true, part);
+      PairProducts<R, C, true>(w, ws, a, as, b + 2, true, part);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm512_add_ps(acc[r][c], part[r][c]);
+      }
+    }
+    for (; b < blocks; b += 2) PairProducts<R, C, true>(w, ws, a, as, b, b + 1 < blocks, acc);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) out[c * os + r] = HorizontalSum(acc[r][c]);
+    }
+  }
+};
+
+// ---- Q4_0 x Q8_0: four blocks per register, one per 128-bit lane. A lane holds the 16 nibble
+// bytes of its block: low nibbles are elements 0..15, high nibbles 16..31, matched by the
+// activations' first and second 16 bytes. Quants stay unsigned (0..15) and the -8 offset starts
+// the accumulator at -8 * sum(a).
+
+struct Q4_0Kernel {
+  static constexpr int kRows = 4, kCols = 4, kMatVecRows = 4;
+
+  // 16 bytes at `offset` in each of `count` (1..4) blocks, block k in 128-bit lane k.
+  template <class Block>
+  INFERNET_AVX512 static __m512i GatherLanes(const Block* p, size_t offset, int count) {
+    const auto at = [&](int k) {
+      return _mm_loadu_si128(
+          reinterpret_cast<const __m128i*>(reinterpret_cast<const uint8_t*>(p + k) + offset));
+    };
+    __m512i v = _mm512_zextsi128_si512(at(0));
+    if (count > 1) v = _mm512_inserti32x4(v, at(1), 1);
+    if (count > 2) v = _mm512_inserti32x4(v, at(2), 2);
+    if (count > 3) v = _mm512_inserti32x4(v, at(3), 3);
+    return v;
+  }
+  // [d_k x4] for k < count, zero beyond.
+  template <class Block>
+  INFERNET_AVX512 static __m512 LaneScales(const Block* p, int count) {
+    uint16_t d[4] = {0, 0, 0, 0};
+    for (int k = 0; k < count; ++k) d[k] = p[k].d;
+    uint64_t bits;
+    __builtin_memcpy(&bits, d, sizeof(bits));
+    const __m128 f = _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(bits)));
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
+                                 _mm512_castps128_ps512(f));
+  }
+
+  // part[r][c] (+)= scale * int32 lane sums of blocks b .. b+count-1.
+  template <int R, int C, bool kAccumulate>
+  INFERNET_AVX512 static void QuadProducts(const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
+                                           int64_t b, int count, __m512 (&part)[R][C]) {
+    const __m512i low4 = _mm512_set1_epi8(15);
+    const __m512i eight = _mm512_set1_epi8(8);
+    __m512i a_lo[C], a_hi[C], start[C];
+    __m512 da[C];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) {
+      const BlockQ8_0* ab = RowAt<BlockQ8_0>(a, as, c) + b;
+      a_lo[c] = GatherLanes(ab, offsetof(BlockQ8_0, qs), count);
+      a_hi[c] = GatherLanes(ab, offsetof(BlockQ8_0, qs) + 16, count);
+      const __m512i sum8 = _mm512_dpbusd_epi32(
+          _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, a_lo[c]), eight, a_hi[c]);
+      start[c] = _mm512_sub_epi32(_mm512_setzero_si512(), sum8);
+      da[c] = LaneScales(ab, count);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const BlockQ4_0* wb = RowAt<BlockQ4_0>(w, ws, r) + b;
+      PrefetchAhead(wb, 4 * sizeof(BlockQ4_0));
+      const __m512i raw = GatherLanes(wb, offsetof(BlockQ4_0, qs), count);
+      const __m512i lo = _mm512_and_si512(raw, low4);
+      const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+      const __m512 dw = LaneScales(wb, count);
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) {
+        const __m512i s =
+            _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(start[c], lo, a_lo[c]), hi, a_hi[c]);
+        const __m512 sums = _mm512_cvtepi32_ps(s);
+        const __m512 scale = _mm512_mul_ps(dw, da[c]);
+        part[r][c] =
+            kAccumulate ? _mm512_fmadd_ps(scale, sums, part[r][c]) : _mm512_mul_ps(scale, sums);
+      }
+    }
+  }
+
+  template <int R, int C>
+  INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
+                                  size_t as, float* out, size_t os) {
+    __m512 acc[R][C];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    }
+    const int64_t blocks = n / kQK4_0;
+    int64_t b = 0;
+    // Eight blocks per step: acc += (quad 1 + quad 0).
+    for (; b + 8 <= blocks; b += 8) {
+      __m512 part[R][C];
+      QuadProducts<R, C, false>(w, ws, a, as, b, 4, part);
+      QuadProducts<R, C, true>(w, ws, a, as, b + 4, 4, part);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm512_add_ps(acc[r][c], part[r][c]);
+      }
+    }
+    for (; b < blocks; b += 4) {
+      QuadProducts<R, C, true>(w, ws, a, as, b, static_cast<int>(std::min<int64_t>(4, blocks - b)),
+                               acc);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) out[c * os + r] = HorizontalSum(acc[r][c]);
+    }
+  }
+};
+
+// ---- Q4_K x Q8_K. The 128 nibble bytes of a super-block are two registers; register k's low
+// nibbles are sub-blocks 4k and 4k+2 (256-bit halves), its high nibbles 4k+1 and 4k+3, and the
+// activations are regrouped to match. Per sub-block pair: vpdpbusd from zero (|lane| <= 7680 fits
+// int16), then vpdpwssd adds lane * scale exactly. The int32 sums are folded to 8 lanes and packed
+// with 8 lanes of sum_j m_j bsum_j, so one FMA with [d*da x8 | -dmin*da x8] scales both.
+
+struct Q4KKernel {
+  static constexpr int kRows = 4, kCols = 4, kMatVecRows = 4;
+
+  // Bytes [sc0..sc7, m0..m7] of a super-block (see the AVX2 kernel for the bit layout).
+  INFERNET_AVX512 static __m128i UnpackScalesAndMins(const BlockQ4_K& b) {
+    // 16-byte load: the 4 bytes after `scales` are the block's own qs.
+    const __m128i words = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+    const __m128i low_src = _mm_shuffle_epi32(words, _MM_SHUFFLE(2, 1, 2, 0));   // u0 u2 u1 u2
+    const __m128i high_src = _mm_shuffle_epi32(words, _MM_SHUFFLE(1, 1, 0, 0));  // u0 u0 u1 u1
+    const __m128i low =
+        _mm_and_si128(_mm_srlv_epi32(low_src, _mm_setr_epi32(0, 0, 0, 4)),
+                      _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+    const __m128i high =
+        _mm_and_si128(_mm_srli_epi32(high_src, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+    return _mm_or_si128(low, high);
+  }
+
+  // Lanes 0..7 = int32 element j0 of v, lanes 8..15 = element j1.
+  INFERNET_AVX512 static __m512i PairBroadcast(__m512i v, int j0, int j1) {
+    const __m512i idx =
+        _mm512_mask_blend_epi32(__mmask16{0xFF00}, _mm512_set1_epi32(j0), _mm512_set1_epi32(j1));
+    return _mm512_permutexvar_epi32(idx, v);
+  }
+
+  INFERNET_AVX512 static __m512i Join(const int8_t* lo, const int8_t* hi) {
+    return _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo))),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hi)), 1);
+  }
+
+  template <int R, int C>
+  INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
+                                  size_t as, float* out, size_t os) {
+    __m512 acc[R][C];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    }
+    const __m512i low4 = _mm512_set1_epi8(15);
+    const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m512i zero = _mm512_setzero_si512();
+    for (int64_t b = 0; b < n / kQK_K; ++b) {
+      __m512 da[C];  // [da x8 | -da x8]
+      __m256i bsums[C];
+      __m512i a_lo[C][2], a_hi[C][2];
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) {
+        const BlockQ8_K& ab = RowAt<BlockQ8_K>(a, as, c)[b];
+        da[c] =
+            _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_setr_ps(ab.d, -ab.d, 0, 0)));
+        bsums[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.bsums));
+#pragma GCC unroll 2
+        for (int k = 0; k < 2; ++k) {
+          const int8_t* q = ab.qs + 128 * k;
+          a_lo[c][k] = Join(q, q + 64);
+          a_hi[c][k] = Join(q + 32, q + 96);
+        }
+      }
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const BlockQ4_K& wb = RowAt<BlockQ4_K>(w, ws, r)[b];
+        PrefetchAhead(&wb, sizeof(BlockQ4_K));
+        const __m128i sc_m = UnpackScalesAndMins(wb);
+        const __m512i sc32 = _mm512_cvtepu8_epi32(sc_m);  // sc0..7, m0..7
+        // int16 [m0, m0, m1, m1, ..., m7, m7] against the 16 bsums.
+        const __m256i mins_pairs = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(
+            sc_m, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
+        uint32_t d_dmin;
+        __builtin_memcpy(&d_dmin, &wb.d, sizeof(d_dmin));
+        const __m512 dw = _mm512_permutexvar_ps(
+            spread,
+            _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin)))));
+        __m512i raw[2], s_lo[2], s_hi[2];
+#pragma GCC unroll 2
+        for (int k = 0; k < 2; ++k) {
+          raw[k] = _mm512_loadu_si512(wb.qs + 64 * k);
+          s_lo[k] = PairBroadcast(sc32, 4 * k, 4 * k + 2);
+          s_hi[k] = PairBroadcast(sc32, 4 * k + 1, 4 * k + 3);
+        }
+        __m512i sumi[C];
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) sumi[c] = zero;
+#pragma GCC unroll 2
+        for (int k = 0; k < 2; ++k) {
+          const __m512i lo = _mm512_and_si512(raw[k], low4);
+          const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw[k], 4), low4);
+#pragma GCC unroll 4
+          for (int c = 0; c < C; ++c) {
+            sumi[c] = AddScaled(sumi[c], _mm512_dpbusd_epi32(zero, lo, a_lo[c][k]), s_lo[k]);
+            sumi[c] = AddScaled(sumi[c], _mm512_dpbusd_epi32(zero, hi, a_hi[c][k]), s_hi[k]);
+          }
+        }
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) {
+          const __m256i main8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi[c]),
+                                                 _mm512_extracti64x4_epi64(sumi[c], 1));
+          const __m256i min8 = _mm256_madd_epi16(mins_pairs, bsums[c]);
+          const __m512 v =
+              _mm512_cvtepi32_ps(_mm512_inserti64x4(_mm512_castsi256_si512(main8), min8, 1));
+          acc[r][c] = _mm512_fmadd_ps(_mm512_mul_ps(dw, da[c]), v, acc[r][c]);
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) out[c * os + r] = HorizontalSum(acc[r][c]);
+    }
+  }
+};
+
+// ---- Q6_K x Q8_K. Each half (128 quants) is rebuilt into two registers of 64 consecutive
+// quants (0..63): ql bytes give the low nibbles, qh (broadcast to both 256-bit halves) the two
+// high bits, moved into place with per-half variable shifts. A 128-bit lane is one 16-quant
+// sub-block. The -32 offset starts the accumulator at -32 * sum(a), so each vpdpbusd lane is in
+// [-16256, 16256] and vpdpwssd adds lane * scale exactly.
+
+struct Q6KKernel {
+  static constexpr int kRows = 4, kCols = 4, kMatVecRows = 1;
+
+  template <int R, int C>
+  INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
+                                  size_t as, float* out, size_t os) {
+    __m512 acc[R][C];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    }
+    const __m512i low4 = _mm512_set1_epi8(15);
+    const __m512i bits45 = _mm512_set1_epi8(0x30);
+    const __m512i thirty_two = _mm512_set1_epi8(32);
+    const __m512i zero = _mm512_setzero_si512();
+    // Per 64-bit lane: the first 256 bits take qh bits 0-1 (resp. 4-5), the second bits 2-3
+    // (resp. 6-7), into bits 4-5.
+    const __m512i shift_first = _mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2);
+    const __m512i shift_second = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2);
+    for (int64_t b = 0; b < n / kQK_K; ++b) {
+      float da[C];
+      __m512i aq[C][4], start[C][4];
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) {
+        const BlockQ8_K& ab = RowAt<BlockQ8_K>(a, as, c)[b];
+        da[c] = ab.d;
+#pragma GCC unroll 4
+        for (int m = 0; m < 4; ++m) {
+          aq[c][m] = _mm512_loadu_si512(ab.qs + 64 * m);
+          start[c][m] = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, thirty_two, aq[c][m]));
+        }
+      }
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const BlockQ6_K& wb = RowAt<BlockQ6_K>(w, ws, r)[b];
+        PrefetchAhead(&wb, sizeof(BlockQ6_K));
+        // Scales as int32 lanes with a zero high word (int8 -> int16 sign-extended ->
+        // zero-extended).
+        const __m512i sc32 = _mm512_cvtepu16_epi32(
+            _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb.scales))));
+        const float d = HalfToFloat(wb.d);
+        __m512i sumi[C];
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) sumi[c] = zero;
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h) {
+          const __m512i ql = _mm512_loadu_si512(wb.ql + 64 * h);
+          const __m512i qh = _mm512_broadcast_i64x4(
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qh + 32 * h)));
+          const __m512i q[2] = {
+              _mm512_or_si512(_mm512_and_si512(ql, low4),
+                              _mm512_and_si512(_mm512_sllv_epi64(qh, shift_first), bits45)),
+              _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
+                              _mm512_and_si512(_mm512_srlv_epi64(qh, shift_second), bits45)),
+          };
+#pragma GCC unroll 2
+          for (int g = 0; g < 2; ++g) {
+            const int m = 2 * h + g;  // quants 64m..64m+63 = sub-blocks 4m..4m+3
+            const __m512i scale = _mm512_permutexvar_epi32(
+                _mm512_setr_epi32(4 * m, 4 * m, 4 * m, 4 * m, 4 * m + 1, 4 * m + 1, 4 * m + 1,
+                                  4 * m + 1, 4 * m + 2, 4 * m + 2, 4 * m + 2, 4 * m + 2, 4 * m + 3,
+                                  4 * m + 3, 4 * m + 3, 4 * m + 3),
+                sc32);
+#pragma GCC unroll 4
+            for (int c = 0; c < C; ++c) {
+              sumi[c] = AddScaled(sumi[c], _mm512_dpbusd_epi32(start[c][m], q[g], aq[c][m]), scale);
+            }
+          }
+        }
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) {
+          acc[r][c] =
+              _mm512_fmadd_ps(_mm512_set1_ps(d * da[c]), _mm512_cvtepi32_ps(sumi[c]), acc[r][c]);
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) out[c * os + r] = HorizontalSum(acc[r][c]);
+    }
+  }
+};
+
+// ---- Tile selection.
+
+template <class K, int R>
+TileFn PickCols(int cols) {
+  switch (cols) {
+    case 1:
+      return &K::template Run<R, 1>;
+    case 2:
+      return &K::template Run<R, 2>;
+    case 3:
+      return &K::template Run<R, 3>;
+    default:
+      return &K::template Run<R, 4>;
+  }
+}
+
+template <class K>
+TileFn PickTile(int rows, int cols) {
+  switch (rows) {
+    case 1:
+      return PickCols<K, 1>(cols);
+    case 2:
+      return PickCols<K, 2>(cols);
+    case 3:
+      return PickCols<K, 3>(cols);
+    default:
+      return PickCols<K, 4>(cols);
+  }
+}
+
+// Covers rows x cols with tiles of at most K::kRows x K::kCols (K::kMatVecRows x 1 for a single
+// column).
+template <class K>
+void RunTiles(int64_t n, const uint8_t* w, size_t ws, int rows, const uint8_t* a, size_t as,
+              int cols, float* out, size_t os) {
+  const int max_cols = std::min(K::kCols, 4);
+  for (int c0 = 0; c0 < cols; c0 += max_cols) {
+    const int cc = std::min(max_cols, cols - c0);
+    const int max_rows = std::min(cc == 1 ? K::kMatVecRows : K::kRows, 4);
+    for (int r0 = 0; r0 < rows; r0 += max_rows) {
+      const int rr = std::min(max_rows, rows - r0);
+      PickTile<K>(rr, cc)(n, w + r0 * ws, ws, a + c0 * as, as, out + c0 * os + r0, os);
+    }
+  }
+}
+
+}  // namespace
+
+void VecDotTileAvx512(TensorType weight_type, int64_t n, const void* w, size_t w_stride, int rows,
+                      const void* a, size_t a_stride, int cols, float* out, size_t out_stride) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* ab = static_cast<const uint8_t*>(a);
+  switch (weight_type) {
+    case TensorType::kF32:
+      return RunTiles<FloatKernel<F32Weights>>(n, wb, w_stride, rows, ab, a_stride, cols, out,
+                                               out_stride);
+    case TensorType::kF16:
+      return RunTiles<FloatKernel<F16Weights>>(n, wb, w_stride, rows, ab, a_stride, cols, out,
+                                               out_stride);
+    case TensorType::kBF16:
+      return RunTiles<FloatKernel<BF16Weights>>(n, wb, w_stride, rows, ab, a_stride, cols, out,
+                                                out_stride);
+    case TensorType::kQ4_0:
+      return RunTiles<Q4_0Kernel>(n, wb, w_stride, rows, ab, a_stride, cols, out, out_stride);
+    case TensorType::kQ8_0:
+      return RunTiles<Q8_0Kernel>(n, wb, w_stride, rows, ab, a_stride, cols, out, out_stride);
+    case TensorType::kQ4_K:
+      return RunTiles<Q4KKernel>(n, wb, w_stride, rows, ab, a_stride, cols, out, out_stride);
+    case TensorType::kQ6_K:
+      return RunTiles<Q6KKernel>(n, wb, w_stride, rows, ab, a_stride, cols, out, out_stride);
+    case TensorType::kQ8_K:
+      break;
+  }
+  for (int c = 0; c < cols; ++c) {
+    for (int r = 0; r < rows; ++r) out[c * out_stride + r] = 0;
+  }
+}
+
+float VecDotAvx512(TensorType weight_type, int64_t n, const void* w, const void* a) {
+  float out;
+  VecDotTileAvx512(weight_type, n, w, 0, 1, a, 0, 1, &out, 0);
+  return out;
+}
+
+}  // namespace infernet::quant::internal
