@@ -48,4 +48,35 @@ expect_error "unknown tensor type" "$INFERNET" model make-test --out "$work/x.gg
 expect_error "temperature" "$INFERNET" generate --model "$model" --prompt x --temperature -1
 expect_error "" "$INFERNET" generate --model "$model"   # missing --prompt
 [ ! -e "$work/x.gguf" ] || fail "a failed make-test left a file behind"
+# Node identity keys: created owner-only, shown without secrets, never overwritten.
+for cmd in keys "keys new" "keys show"; do
+  $INFERNET $cmd --help >/dev/null || fail "$cmd --help"
+done
+export INFERNET_HOME="$work/home/.infernet"
+"$INFERNET" keys new >"$work/keys_new" || fail "keys new (default location)"
+key="$INFERNET_HOME/node.key"
+[ -f "$key" ] || fail "keys new did not create $key"
+[ "$(stat -c %a "$key")" = 600 ] || fail "key file mode is $(stat -c %a "$key"), not 600"
+[ "$(stat -c %a "$INFERNET_HOME")" = 700 ] || fail "key directory mode is not 700"
+"$INFERNET" keys show --json >"$work/keys.json" || fail "keys show --json"
+for field in node_id ed25519_public x25519_public key_file; do
+  grep -q "\"$field\"" "$work/keys.json" || fail "keys show --json lacks $field"
+done
+node_id=$(sed -n 's/.*"node_id": "\([0-9a-f]\{64\}\)".*/\1/p' "$work/keys.json")
+[ -n "$node_id" ] || fail "keys show --json has no 64-hex node_id"
+grep -q "$node_id" "$work/keys_new" || fail "keys new and keys show disagree on the node ID"
+"$INFERNET" keys show | grep -q "$node_id" || fail "keys show (text) lacks the node ID"
+seed=$(sed -n 's/.*"ed25519_seed": "\([0-9a-f]*\)".*/\1/p' "$key")
+[ -n "$seed" ] || fail "key file has no ed25519_seed"
+! grep -q "$seed" "$work/keys.json" "$work/keys_new" || fail "a secret was printed"
+cp "$key" "$work/key.before"
+expect_error "already exists" "$INFERNET" keys new
+cmp -s "$key" "$work/key.before" || fail "keys new overwrote an existing key"
+"$INFERNET" keys new --out "$work/other.key" >/dev/null || fail "keys new --out"
+"$INFERNET" keys show --key "$work/other.key" | grep -q "$node_id" && fail "two keys share an ID"
+expect_error "already exists" "$INFERNET" keys new --out "$work/other.key"
+chmod 644 "$work/other.key"
+expect_error "chmod 600" "$INFERNET" keys show --key "$work/other.key"
+expect_error "not found" "$INFERNET" keys show --key "$work/absent.key"
+unset INFERNET_HOME
 echo "cli end-to-end: all checks passed"

@@ -4,7 +4,10 @@
 #include "cli/cli_status.h"
 #include "cli/embed_command.h"
 #include "cli/generate_command.h"
+#include "cli/keys_command.h"
 #include "cli/model_commands.h"
+#include "cli/network_commands.h"
+#include "cli/node_command.h"
 #include "core/log.h"
 
 int main(int argc, char** argv) {
@@ -23,6 +26,11 @@ int main(int argc, char** argv) {
   infernet::cli::RegisterModelCommands(app, exit_code);
   infernet::cli::RegisterGenerateCommand(app, exit_code);
   infernet::cli::RegisterEmbedCommand(app, exit_code);
+  infernet::cli::RegisterKeysCommand(app, exit_code);
+  infernet::cli::RegisterNodeCommand(app, exit_code);
+  infernet::cli::RegisterProvidersCommand(app, exit_code);
+  infernet::cli::RegisterSubmitCommand(app, exit_code);
+  infernet::cli::RegisterModelPullCommand(*app.get_subcommand("model"), exit_code);
 
   try {
     app.parse(argc, argv);
