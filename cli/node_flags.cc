@@ -26,7 +26,8 @@ void AddDaemonNodeFlags(CLI::App& command, NodeFlags& flags) {
   command.add_option("--threads", flags.threads, "engine threads (0 = all cores)");
   command.add_option("--serve-downloads", flags.serve_downloads, "serve model chunks to peers");
   command.add_option("--pull-missing-models", flags.pull_missing_models,
-                     "fetch models asked for but not held (not implemented yet: must be false)");
+                     "fetch a model a task asks for but this node lacks, from peers (the task is "
+                     "refused meanwhile)");
   command.add_option("--record-ttl-seconds", flags.record_ttl_seconds, "node record lifetime");
 }
 

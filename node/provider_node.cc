@@ -4,11 +4,15 @@
 
 #include <chrono>
 
+#include "client/grpc_chunk_source.h"
+#include "client/model_puller.h"
 #include "core/hex.h"
 #include "core/log.h"
 #include "discovery/hardware_probe.h"
+#include "discovery/provider_lookup.h"
 #include "discovery/record_validation.h"
 #include "engine/quant/dispatch.h"
+#include "net/channel_options.h"
 #include "net/tls_credentials.h"
 #include "node/client_network.h"
 #include "node/software_version.h"
@@ -43,12 +47,12 @@ Result<std::unique_ptr<ProviderNode>> ProviderNode::Start(const NodeConfig& conf
       quant::internal::KernelLevelName(quant::internal::ActiveKernelLevel()));
   provider_config.engine.set_version(kSoftwareVersion);
   provider_config.software_version = kSoftwareVersion;
-  const provider::ModelStore* store_ptr = n.store_.get();
   provider::ModelLocator locator =
-      [store_ptr](const Digest32& hash) -> std::optional<std::filesystem::path> {
-    auto model = store_ptr->Find(hash);
-    if (!model) return std::nullopt;
-    return model->path;
+      [&n](const Digest32& hash) -> std::optional<std::filesystem::path> {
+    auto model = n.store_->Find(hash);
+    if (model) return model->path;
+    if (n.config_.pull_missing_models) n.RequestPull(hash);
+    return std::nullopt;
   };
   n.service_ = std::make_unique<provider::TaskService>(n.identity_, clock, locator, provider_config,
                                                        n.chunks_.get());
@@ -82,6 +86,7 @@ Result<std::unique_ptr<ProviderNode>> ProviderNode::Start(const NodeConfig& conf
       std::make_unique<discovery::RecordPublisher>(n.dht_, n.identity_, clock, publisher_options);
   n.publisher_->SetDescription(n.Describe());
   n.publish_thread_ = std::thread([&n] { n.PublishLoop(); });
+  if (config.pull_missing_models) n.pull_thread_ = std::thread([&n] { n.PullLoop(); });
   spdlog::info("node {} serving on {} (DHT port {}), {} model(s)", n.id().ToHex(), n.grpc_address_,
                n.dht_.port(), n.store_->List().size());
   return node;
@@ -116,7 +121,9 @@ discovery::ProviderDescription ProviderNode::Describe() const {
 void ProviderNode::PublishLoop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
+    const bool changed = std::exchange(description_changed_, false);
     lock.unlock();
+    if (changed) publisher_->SetDescription(Describe());
     Status s = publisher_->Tick();
     if (!s.ok()) spdlog::debug("publishing the node record: {}", s.ToString());
     const bool ok_now = publisher_->publications() > 0;
@@ -147,8 +154,69 @@ void ProviderNode::Shutdown() {
     wake_.notify_all();
   }
   if (publish_thread_.joinable()) publish_thread_.join();
+  if (pull_thread_.joinable()) pull_thread_.join();
   if (server_) server_->Shutdown();
   dht_.Stop();
+}
+
+void ProviderNode::RequestPull(const Digest32& hash) {
+  std::lock_guard lock(mutex_);
+  if (stopping_ || !pulls_requested_.insert(hash).second) return;
+  pull_queue_.push_back(hash);
+  wake_.notify_all();
+}
+
+void ProviderNode::PullLoop() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [this] { return stopping_ || !pull_queue_.empty(); });
+    if (stopping_) return;
+    const Digest32 hash = pull_queue_.front();
+    pull_queue_.pop_front();
+    lock.unlock();
+    Status s = PullOne(hash);
+    if (s.ok()) {
+      spdlog::info("pulled model {} from peers", HexEncode(hash));
+    } else {
+      spdlog::warn("pulling model {}: {}", HexEncode(hash), s.ToString());
+    }
+    lock.lock();
+    if (s.ok()) {
+      description_changed_ = true;
+    } else {
+      pulls_requested_.erase(hash);  // a later task may ask again
+    }
+    wake_.notify_all();
+  }
+}
+
+Status ProviderNode::PullOne(const Digest32& hash) {
+  discovery::ProviderLookup lookup(dht_, clock_);
+  discovery::ProviderQuery query;
+  query.model_hash.assign(hash.begin(), hash.end());
+  query.timeout = std::chrono::seconds(10);
+  INFERNET_ASSIGN_OR_RETURN(discovery::ProviderLookupResult found, lookup.Find(query));
+  std::vector<std::unique_ptr<client::GrpcChunkSource>> sources;
+  for (const auto& p : found.providers) {
+    if (p.node_id == id() || p.record.addresses_size() == 0) continue;
+    bool serves = false;
+    for (const auto& offer : p.record.models()) {
+      serves |= offer.model_hash() == query.model_hash && offer.serves_download();
+    }
+    if (!serves) continue;
+    INFERNET_ASSIGN_OR_RETURN(auto channel,
+                              net::DialNode(identity_, p.node_id, p.record.addresses(0)));
+    sources.push_back(std::make_unique<client::GrpcChunkSource>(p.node_id, p.record.addresses(0),
+                                                                channel, std::chrono::seconds(10)));
+  }
+  std::vector<client::ChunkSource*> raw;
+  for (auto& source : sources) raw.push_back(source.get());
+  INFERNET_ASSIGN_OR_RETURN(std::filesystem::path path,
+                            client::PullModel(hash, raw, config_.model_dir, clock_));
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  store_->Add(provider::StoredModel{hash, path, size, path.stem().string()});
+  return Status::Ok();
 }
 
 ProviderNode::~ProviderNode() { Shutdown(); }

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -49,6 +51,12 @@ class ProviderNode {
       : config_(std::move(config)), identity_(std::move(identity)), clock_(clock) {}
   discovery::ProviderDescription Describe() const;
   void PublishLoop();
+  // pull_missing_models: a task for a model this node lacks queues a background pull from peers
+  // that announce it (the task itself is refused with MODEL_NOT_FOUND); once verified, the model
+  // is held, served and published.
+  void RequestPull(const Digest32& hash);
+  void PullLoop();
+  Status PullOne(const Digest32& hash);
 
   NodeConfig config_;
   NodeIdentity identity_;
@@ -65,7 +73,11 @@ class ProviderNode {
   std::condition_variable wake_;
   bool stopping_ = false;
   bool published_ = false;
+  bool description_changed_ = false;
+  std::set<Digest32> pulls_requested_;
+  std::deque<Digest32> pull_queue_;
   std::thread publish_thread_;
+  std::thread pull_thread_;
 };
 
 }  // namespace infernet::node

@@ -7,7 +7,7 @@
 // -0.0 and 0.0 (and distinct NaN payloads) hash differently. Fields are written in this order,
 // whether set or not:
 //
-//   domain        the 23 bytes "infernet/v1/TaskOutput" followed by one 0x00 byte
+//   domain        the 22 bytes "infernet/v1/TaskOutput" followed by one 0x00 byte
 //   index         u32
 //   text          u64 byte length, then the UTF-8 bytes
 //   tokens        u64 count, then each token id as u32
