@@ -114,6 +114,13 @@ discovery::ProviderDescription ProviderNode::Describe() const {
   }
   d.capacity.set_max_concurrent(config_.max_concurrent);
   d.capacity.set_max_queue(config_.max_queue);
+  if (service_) {  // load and history at publication time
+    d.capacity.set_running(service_->admission().running());
+    d.capacity.set_queued(service_->admission().waiting());
+    const provider::TaskCounters counters = service_->counters();
+    d.reputation.set_tasks_completed(counters.completed);
+    d.reputation.set_tasks_failed(counters.failed);
+  }
   d.software_version = kSoftwareVersion;
   return d;
 }
@@ -123,7 +130,11 @@ void ProviderNode::PublishLoop() {
   while (!stopping_) {
     const bool changed = std::exchange(description_changed_, false);
     lock.unlock();
-    if (changed) publisher_->SetDescription(Describe());
+    // Refresh what the record says whenever it is about to be published (load, history) or the
+    // models held changed (SetDescription makes a publication due at once).
+    if (changed || clock_.NowMs() >= publisher_->next_publish_ms()) {
+      publisher_->SetDescription(Describe());
+    }
     Status s = publisher_->Tick();
     if (!s.ok()) spdlog::debug("publishing the node record: {}", s.ToString());
     const bool ok_now = publisher_->publications() > 0;
