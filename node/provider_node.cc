@@ -157,6 +157,14 @@ bool ProviderNode::WaitPublished(int64_t timeout_ms) {
   }) && published_;
 }
 
+bool ProviderNode::WaitHolds(const Digest32& hash, int64_t timeout_ms) {
+  std::unique_lock lock(mutex_);
+  // PullLoop notifies wake_ after every pull, successful or not.
+  return wake_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return stopping_ || store_->Find(hash).has_value();
+  }) && store_->Find(hash).has_value();
+}
+
 void ProviderNode::Shutdown() {
   {
     std::lock_guard lock(mutex_);

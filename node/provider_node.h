@@ -41,6 +41,8 @@ class ProviderNode {
 
   // Blocks until the first publication succeeded or `timeout_ms` passed; returns whether it did.
   bool WaitPublished(int64_t timeout_ms);
+  // Blocks until the node holds `hash` (e.g. after a pull) or `timeout_ms` passed.
+  bool WaitHolds(const Digest32& hash, int64_t timeout_ms);
 
   // Stops publishing, cancels running tasks, closes the gRPC server and leaves the DHT.
   // Idempotent; safe from any thread but the node's own.
