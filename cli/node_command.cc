@@ -15,9 +15,14 @@
 namespace infernet::cli {
 namespace {
 
-int RunNode(const NodeFlags& flags) {
+int RunNode(const NodeFlags& flags, bool log_level_given) {
   auto config = ResolveNodeConfig(flags);
   if (!config.ok()) return ReportFailure(config.status());
+  // node.log_level applies unless --log-level was given on the command line.
+  if (!log_level_given) {
+    Status s = InitLogging(config->log_level);
+    if (!s.ok()) return ReportFailure(s.WithContext("node.log_level"));
+  }
   if (!config->HasRole("provider")) {
     return ReportFailure(Status::InvalidArgument("node.roles must include \"provider\""));
   }
@@ -58,7 +63,10 @@ void RegisterNodeCommand(CLI::App& app, int& exit_code) {
   command->footer(
       "Every configuration key is also a flag; flags override the --config file. Prints one JSON "
       "line {\"event\":\"ready\",...} on stdout once serving; SIGINT/SIGTERM shut it down.");
-  command->callback([flags, &exit_code] { exit_code = RunNode(*flags); });
+  CLI::Option* global_log_level = app.get_option("--log-level");
+  command->callback([flags, global_log_level, &exit_code] {
+    exit_code = RunNode(*flags, global_log_level->count() > 0);
+  });
 }
 
 }  // namespace infernet::cli
