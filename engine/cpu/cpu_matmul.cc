@@ -7,9 +7,10 @@
 namespace infernet::cpu {
 namespace {
 
-// 12 rows split evenly into the kernels' 3- and 4-row tiles (a 4-row block would leave a slow 1-row
-// remainder for the 3-row float kernels).
-constexpr int64_t kTileRows = 12;
+// Weight rows per block: whole 4- and 6-row register tiles, and few enough that a block's rows stay
+// in L2 (24 F16 rows of 14336 are 688 KiB of the 1 MiB on Zen 5) while the token chunk's
+// activations stream past them: 24 measured 3-4% faster than 12 for F16/BF16 at n = 512, 36 slower.
+constexpr int64_t kTileRows = 24;
 constexpr int64_t kTileCols = 4;
 // Tokens per pass over a thread's weight rows: their prepared activations stay in cache while
 // the weight rows stream through once per pass.
@@ -41,7 +42,8 @@ void MatMul(ThreadPool& pool, std::vector<uint8_t>& scratch, const CpuWeight& w,
   }
 
   const int64_t blocks = (m + kTileRows - 1) / kTileRows;
-  pool.ParallelFor(blocks, 4, [&](int64_t begin, int64_t end, int) {
+  // At least 2 blocks (48 rows) per thread: smaller shares cost more to hand out than they save.
+  pool.ParallelFor(blocks, 2, [&](int64_t begin, int64_t end, int) {
     const int64_t r_begin = begin * kTileRows;
     const int64_t r_end = std::min(m, end * kTileRows);
     for (int64_t t0 = 0; t0 < n; t0 += kTokenChunk) {

@@ -11,6 +11,7 @@
 
 #include "engine/model/context.h"
 #include "engine/model/model.h"
+#include "engine/quant/quant.h"
 #include "engine/testing/reference_forward.h"
 #include "engine/testing/temp_test_model.h"
 
@@ -95,7 +96,9 @@ TEST_P(ForwardReferenceSweep, LongPromptOnAWiderDeeperModel) {
   const double stddev = std::sqrt(sum_sq / count - (sum / count) * (sum / count));
   ASSERT_GT(stddev, 0.5);
   RecordProperty("relative_logit_error", std::to_string(max_error / stddev));
-  EXPECT_LE(max_error / stddev, GetParam().max_logit_error);
+  // BF16 weights take BF16 activations (8 significant bits) where the CPU has AVX512_BF16.
+  const bool bf16_activations = quant::ActivationType(spec.weight_type) == TensorType::kBF16;
+  EXPECT_LE(max_error / stddev, bf16_activations ? 0.1 : GetParam().max_logit_error);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, ForwardReferenceSweep, testing::ValuesIn(kCases), CaseName);

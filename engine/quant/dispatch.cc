@@ -10,7 +10,7 @@ namespace infernet::quant {
 namespace internal {
 namespace {
 
-std::atomic<KernelLevel> level_cap{KernelLevel::kAvx512};
+std::atomic<KernelLevel> level_cap{kBestKernelLevel};
 
 }  // namespace
 
@@ -22,6 +22,8 @@ const char* KernelLevelName(KernelLevel level) {
       return "avx2";
     case KernelLevel::kAvx512:
       return "avx512";
+    case KernelLevel::kAvx512Bf16:
+      return "avx512bf16";
   }
   return "unknown";
 }
@@ -41,7 +43,13 @@ bool CpuHasAvx512() {
   return has;
 }
 
+bool CpuHasAvx512Bf16() {
+  static const bool has = CpuHasAvx512() && __builtin_cpu_supports("avx512bf16");
+  return has;
+}
+
 KernelLevel CpuKernelLevel() {
+  if (CpuHasAvx512Bf16()) return KernelLevel::kAvx512Bf16;
   if (CpuHasAvx512()) return KernelLevel::kAvx512;
   if (CpuHasAvx2()) return KernelLevel::kAvx2;
   return KernelLevel::kScalar;
@@ -54,7 +62,7 @@ KernelLevel ActiveKernelLevel() {
 void ForceKernelLevelForTesting(KernelLevel max_level) { level_cap.store(max_level); }
 
 void ForceScalarKernelsForTesting(bool force) {
-  ForceKernelLevelForTesting(force ? KernelLevel::kScalar : KernelLevel::kAvx512);
+  ForceKernelLevelForTesting(force ? KernelLevel::kScalar : kBestKernelLevel);
 }
 
 }  // namespace internal
@@ -63,6 +71,9 @@ bool UsingAvx2() { return internal::ActiveKernelLevel() >= internal::KernelLevel
 
 float VecDot(TensorType weight_type, int64_t n, const void* w, const void* a) {
   switch (internal::ActiveKernelLevel()) {
+    case internal::KernelLevel::kAvx512Bf16:
+      if (weight_type == TensorType::kBF16) return internal::VecDotAvx512Bf16(n, w, a);
+      return internal::VecDotAvx512(weight_type, n, w, a);
     case internal::KernelLevel::kAvx512:
       return internal::VecDotAvx512(weight_type, n, w, a);
     case internal::KernelLevel::kAvx2:
@@ -76,6 +87,12 @@ float VecDot(TensorType weight_type, int64_t n, const void* w, const void* a) {
 void VecDotTile(TensorType weight_type, int64_t n, const void* w, size_t w_stride, int rows,
                 const void* a, size_t a_stride, int cols, float* out, size_t out_stride) {
   switch (internal::ActiveKernelLevel()) {
+    case internal::KernelLevel::kAvx512Bf16:
+      if (weight_type == TensorType::kBF16) {
+        internal::VecDotTileAvx512Bf16(n, w, w_stride, rows, a, a_stride, cols, out, out_stride);
+        return;
+      }
+      [[fallthrough]];
     case internal::KernelLevel::kAvx512:
       internal::VecDotTileAvx512(weight_type, n, w, w_stride, rows, a, a_stride, cols, out,
                                  out_stride);

@@ -2,7 +2,8 @@
 //
 // Matrix products multiply a weight row (stored type) by an activation row that was prepared
 // once per token in the weight type's activation format (F32 for float weights, Q8_0 for Q4_0 and
-// Q8_0, Q8_K for Q4_K and Q6_K), so weights are never dequantized whole.
+// Q8_0, Q8_K for Q4_K and Q6_K; BF16 for BF16 weights where the CPU has AVX512_BF16), so weights
+// are never dequantized whole.
 //
 // Determinism contract: for a given weight type, VecDot and VecDotTile compute every output with
 // the same sequence of floating-point operations, whatever the tile shape or position, so results
@@ -23,7 +24,8 @@ namespace infernet::quant {
 void QuantizeRow(TensorType type, const float* src, void* dst, int64_t n);
 void DequantizeRow(TensorType type, const void* src, float* dst, int64_t n);
 
-// The activation format VecDot expects for weights of `weight_type`.
+// The activation format VecDot expects for weights of `weight_type`. It can depend on the kernel
+// level in use (BF16 weights), so prepare activations with the level that multiplies them.
 TensorType ActivationType(TensorType weight_type);
 inline size_t ActivationRowBytes(TensorType weight_type, int64_t n) {
   return RowBytes(ActivationType(weight_type), n);
@@ -33,7 +35,8 @@ void QuantizeActivationRow(TensorType weight_type, const float* x, void* dst, in
 
 // sum_i w[i] * a[i] for one weight row `w` of `weight_type` and one prepared activation row `a`.
 float VecDot(TensorType weight_type, int64_t n, const void* w, const void* a);
-// Portable scalar twin of VecDot (reference for tests; not bit-identical to the AVX2 path).
+// Portable scalar twin of VecDot (reference for tests; not bit-identical to the SIMD paths); reads
+// `a` in ActivationType(weight_type) like VecDot.
 float VecDotScalar(TensorType weight_type, int64_t n, const void* w, const void* a);
 
 // out[c * out_stride + r] = VecDot(w + r * w_stride, a + c * a_stride) for r < rows, c < cols,

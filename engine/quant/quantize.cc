@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/quant/blocks.h"
+#include "engine/quant/dispatch.h"
 #include "engine/quant/float_convert.h"
 #include "engine/quant/kquant_codec.h"
 #include "engine/quant/quant.h"
@@ -160,13 +161,28 @@ TensorType ActivationType(TensorType weight_type) {
     case TensorType::kQ4_K:
     case TensorType::kQ6_K:
       return TensorType::kQ8_K;
+    case TensorType::kBF16: {  // vdpbf16ps multiplies pairs of bfloat16
+      const bool bf16 = internal::ActiveKernelLevel() >= internal::KernelLevel::kAvx512Bf16;
+      return bf16 ? TensorType::kBF16 : TensorType::kF32;
+    }
     default:
       return TensorType::kF32;
   }
 }
 
 void QuantizeActivationRow(TensorType weight_type, const float* x, void* dst, int64_t n) {
-  QuantizeRow(ActivationType(weight_type), x, dst, n);
+  const TensorType type = ActivationType(weight_type);
+  // Same bytes as QuantizeRow (tested), only faster: prefill quantizes every activation row.
+  if (internal::ActiveKernelLevel() >= internal::KernelLevel::kAvx512) {
+    if (type == TensorType::kBF16) {
+      return internal::ConvertToBf16Avx512(x, static_cast<uint16_t*>(dst), n);
+    }
+    if (type == TensorType::kQ8_K)
+      return internal::QuantizeQ8_KAvx512(x, static_cast<BlockQ8_K*>(dst), n);
+    if (type == TensorType::kQ8_0)
+      return internal::QuantizeQ8_0Avx512(x, static_cast<BlockQ8_0*>(dst), n);
+  }
+  QuantizeRow(type, x, dst, n);
 }
 
 }  // namespace infernet::quant

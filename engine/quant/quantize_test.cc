@@ -153,11 +153,52 @@ TEST(Quantize, ZeroRowsStayZero) {
 TEST(Quantize, ActivationTypes) {
   EXPECT_EQ(ActivationType(TensorType::kF32), TensorType::kF32);
   EXPECT_EQ(ActivationType(TensorType::kF16), TensorType::kF32);
-  EXPECT_EQ(ActivationType(TensorType::kBF16), TensorType::kF32);
+  // BF16 activations at the AVX512_BF16 kernel level (vec_dot_test.cc), F32 below it.
+  EXPECT_EQ(ActivationType(TensorType::kBF16),
+            internal::ActiveKernelLevel() == internal::KernelLevel::kAvx512Bf16 ? TensorType::kBF16
+                                                                                : TensorType::kF32);
   EXPECT_EQ(ActivationType(TensorType::kQ4_0), TensorType::kQ8_0);
   EXPECT_EQ(ActivationType(TensorType::kQ8_0), TensorType::kQ8_0);
   EXPECT_EQ(ActivationType(TensorType::kQ4_K), TensorType::kQ8_K);
   EXPECT_EQ(ActivationType(TensorType::kQ6_K), TensorType::kQ8_K);
+}
+
+}  // namespace
+}  // namespace infernet::quant
+
+namespace infernet::quant {
+namespace {
+
+// Rows that exercise the rounding: random data, exact ties (k + 0.5 after scaling), zeros, a
+// single huge value, denormals.
+std::vector<std::vector<float>> ActivationRows(int64_t n) {
+  std::vector<std::vector<float>> rows;
+  for (uint32_t seed = 1; seed <= 20; ++seed) rows.push_back(RandomRow(n, seed, 0.1f * seed));
+  std::vector<float> ties(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) ties[i] = static_cast<float>(i % 255) - 127.0f + 0.5f * (i % 2);
+  rows.push_back(ties);
+  rows.push_back(std::vector<float>(static_cast<size_t>(n), 0.0f));
+  std::vector<float> spike(static_cast<size_t>(n), 1e-3f);
+  spike[static_cast<size_t>(n / 3)] = -3e4f;
+  rows.push_back(spike);
+  rows.push_back(std::vector<float>(static_cast<size_t>(n), 1e-40f));
+  return rows;
+}
+
+TEST(Quantize, ActivationRowsAreTheSameBytesAtEveryKernelLevel) {
+  if (!internal::CpuHasAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const int64_t n = 4 * kQK_K;
+  for (TensorType weight : {TensorType::kQ8_0, TensorType::kQ4_K, TensorType::kQ6_K}) {
+    const TensorType act = ActivationType(weight);
+    for (const std::vector<float>& x : ActivationRows(n)) {
+      std::vector<uint8_t> scalar(RowBytes(act, n)), fast(RowBytes(act, n), 0xAA);
+      QuantizeRow(act, x.data(), scalar.data(), n);
+      internal::ForceKernelLevelForTesting(internal::KernelLevel::kAvx512);
+      QuantizeActivationRow(weight, x.data(), fast.data(), n);
+      ASSERT_EQ(scalar, fast) << "activation type " << static_cast<int>(act);
+    }
+  }
+  internal::ForceKernelLevelForTesting(internal::kBestKernelLevel);
 }
 
 }  // namespace

@@ -15,6 +15,15 @@ float DotHalf(int64_t n, const uint16_t* w, const float* a) {
   return sum;
 }
 
+// Twin of the AVX512_BF16 kernel (BF16 activations): the products are exact in float (8-bit
+// significands), so it differs from vdpbf16ps only in summation order and in that the hardware
+// treats bfloat16 subnormals (|x| < 2^-126) as zero and flushes subnormal sums to zero.
+float DotBf16Bf16(int64_t n, const uint16_t* w, const uint16_t* a) {
+  float sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += Bf16ToFloat(w[i]) * Bf16ToFloat(a[i]);
+  return sum;
+}
+
 float DotF32(int64_t n, const float* w, const float* a) {
   float sum = 0;
   for (int64_t i = 0; i < n; ++i) sum += w[i] * a[i];
@@ -91,6 +100,9 @@ float VecDotScalar(TensorType weight_type, int64_t n, const void* w, const void*
     case TensorType::kF16:
       return DotHalf<Fp16ToFloat>(n, static_cast<const uint16_t*>(w), static_cast<const float*>(a));
     case TensorType::kBF16:
+      if (ActivationType(TensorType::kBF16) == TensorType::kBF16) {
+        return DotBf16Bf16(n, static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(a));
+      }
       return DotHalf<Bf16ToFloat>(n, static_cast<const uint16_t*>(w), static_cast<const float*>(a));
     case TensorType::kQ4_0:
       return DotQ4_0(n, static_cast<const BlockQ4_0*>(w), static_cast<const BlockQ8_0*>(a));

@@ -1,8 +1,9 @@
 // VecDot/VecDotTile against their references: the scalar twin (tight tolerance), a float64 dot
 // of the dequantized operands, and VecDot itself (bit-identical tiles). Every kernel level the
-// CPU supports (scalar, AVX2, AVX-512) runs the whole suite.
+// CPU supports (scalar, AVX2, AVX-512, AVX-512 with BF16) runs the whole suite.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -69,7 +70,7 @@ std::vector<int64_t> Lengths(TensorType type) {
 std::vector<internal::KernelLevel> SupportedLevels() {
   std::vector<internal::KernelLevel> levels;
   for (auto level : {internal::KernelLevel::kScalar, internal::KernelLevel::kAvx2,
-                     internal::KernelLevel::kAvx512}) {
+                     internal::KernelLevel::kAvx512, internal::KernelLevel::kAvx512Bf16}) {
     if (level <= internal::CpuKernelLevel()) levels.push_back(level);
   }
   return levels;
@@ -82,7 +83,7 @@ class AtKernelLevel : public ::testing::TestWithParam<internal::KernelLevel> {
     internal::ForceKernelLevelForTesting(GetParam());
     ASSERT_EQ(internal::ActiveKernelLevel(), GetParam());
   }
-  void TearDown() override { internal::ForceKernelLevelForTesting(internal::KernelLevel::kAvx512); }
+  void TearDown() override { internal::ForceKernelLevelForTesting(internal::kBestKernelLevel); }
 };
 class VecDotAtLevel : public AtKernelLevel {};
 class VecDotTileAtLevel : public AtKernelLevel {};
@@ -246,8 +247,63 @@ TEST(KernelDispatch, UsesTheBestLevelTheCpuSupportsByDefault) {
   EXPECT_EQ(internal::ActiveKernelLevel(), internal::CpuKernelLevel());
   if (internal::CpuHasAvx512()) {
     EXPECT_TRUE(internal::CpuHasAvx2());
-    EXPECT_EQ(internal::CpuKernelLevel(), internal::KernelLevel::kAvx512);
+    EXPECT_GE(internal::CpuKernelLevel(), internal::KernelLevel::kAvx512);
   }
+  EXPECT_EQ(internal::CpuKernelLevel() == internal::KernelLevel::kAvx512Bf16,
+            internal::CpuHasAvx512Bf16());
+  if (internal::CpuHasAvx512Bf16()) {
+    EXPECT_TRUE(internal::CpuHasAvx512());
+  }
+}
+
+// BF16 weights take BF16 activations exactly when the AVX512_BF16 kernels are in use, and F32
+// (multiplied exactly as widened floats) below that level.
+TEST(KernelDispatch, Bf16WeightsTakeBf16ActivationsOnlyAtTheBf16Level) {
+  for (auto level : SupportedLevels()) {
+    internal::ForceKernelLevelForTesting(level);
+    EXPECT_EQ(ActivationType(TensorType::kBF16),
+              level == internal::KernelLevel::kAvx512Bf16 ? TensorType::kBF16 : TensorType::kF32)
+        << internal::KernelLevelName(level);
+  }
+  internal::ForceKernelLevelForTesting(internal::kBestKernelLevel);
+}
+
+// The AVX-512 conversion of activation rows to BF16 gives the bytes of the scalar QuantizeRow:
+// ties to even, values that round up into the next binade or to infinity, infinities, NaNs
+// (kept NaN), subnormals and zeros of both signs, over lengths with every tail size.
+TEST(KernelDispatch, Bf16ActivationRowsAreTheScalarBytes) {
+  if (!internal::CpuHasAvx512Bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  const float special[] = {0.0f,
+                           -0.0f,
+                           1.0f + 0x1p-8f,  // tie, rounds down to even
+                           1.0f + 0x3p-8f,  // tie, rounds up to even
+                           -(1.0f + 0x3p-8f),
+                           0x1.ffffp0f,  // rounds up into the next binade
+                           3.4e38f,      // rounds to infinity
+                           INFINITY,
+                           -INFINITY,
+                           NAN,
+                           -NAN,
+                           std::bit_cast<float>(0x7f800001u),  // signalling NaN, low payload
+                           1e-40f,
+                           -1e-45f,
+                           1.1754942e-38f};
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 3.0f);
+  for (int64_t n : {1, 7, 15, 16, 17, 31, 33, 100, 4096}) {
+    std::vector<float> x(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      x[i] = i % 3 == 0 ? special[(i / 3) % std::size(special)] : dist(rng);
+    }
+    std::vector<uint8_t> scalar(RowBytes(TensorType::kBF16, n));
+    std::vector<uint8_t> fast(RowBytes(TensorType::kBF16, n) + 2, 0xAA);
+    QuantizeRow(TensorType::kBF16, x.data(), scalar.data(), n);
+    internal::ForceKernelLevelForTesting(internal::KernelLevel::kAvx512Bf16);
+    QuantizeActivationRow(TensorType::kBF16, x.data(), fast.data(), n);
+    EXPECT_EQ(std::memcmp(scalar.data(), fast.data(), scalar.size()), 0) << "n=" << n;
+    EXPECT_EQ(fast[scalar.size()], 0xAA) << "wrote past the row, n=" << n;
+  }
+  internal::ForceKernelLevelForTesting(internal::kBestKernelLevel);
 }
 
 }  // namespace
