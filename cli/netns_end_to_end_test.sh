@@ -24,6 +24,8 @@ fail() {
   for f in "$work"/*.err; do [ -f "$f" ] && { echo "--- $f" >&2; tail -5 "$f" >&2; }; done
   exit 1
 }
+# Runs a command on a host. (Daemons are started with `ip netns exec` directly, not through this
+# function, so that $! is the daemon's own PID: ip execs into it.)
 on() { local host=$1; shift; ip netns exec "$tag$host" "$@"; }
 wait_ready() {
   for _ in $(seq 1 200); do grep -q '"event":"ready"' "$1" 2>/dev/null && return 0; sleep 0.05; done
@@ -49,12 +51,12 @@ mkdir -p "$work/a/models" "$work/b/models" "$work/c"
 hash=$("$INFERNET" model info "$work/a/models/tiny.gguf" --json --hash |
        sed -nE 's/.*"blake2b_256": "([0-9a-f]{64})".*/\1/p')
 
-on a "$INFERNET" node --home "$work/a" --listen 10.77.0.1:0 --dht-listen 10.77.0.1:0 \
+ip netns exec "${tag}a" "$INFERNET" node --home "$work/a" --listen 10.77.0.1:0 --dht-listen 10.77.0.1:0 \
   >"$work/a.out" 2>"$work/a.err" &
 pids+=($!)
 wait_ready "$work/a.out"
 dht="10.77.0.1:$(json_field "$work/a.out" dht_port)"
-on b "$INFERNET" node --home "$work/b" --listen 10.77.0.2:0 --dht-listen 10.77.0.2:0 \
+ip netns exec "${tag}b" "$INFERNET" node --home "$work/b" --listen 10.77.0.2:0 --dht-listen 10.77.0.2:0 \
   --bootstrap "$dht" >"$work/b.out" 2>"$work/b.err" &
 pids+=($!)
 wait_ready "$work/b.out"

@@ -14,7 +14,9 @@ Status InitLogging(std::string_view level) {
     return Status::InvalidArgument("unknown log level '" + std::string(level) +
                                    "' (expected trace, debug, info, warn, error or off)");
   }
-  auto logger = spdlog::stderr_color_mt("infernet");
+  // Idempotent: a later call (e.g. a configuration file's level) only changes the level.
+  auto logger = spdlog::get("infernet");
+  if (!logger) logger = spdlog::stderr_color_mt("infernet");
   spdlog::set_default_logger(logger);
   spdlog::set_level(parsed);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
