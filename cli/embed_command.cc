@@ -33,7 +33,8 @@ Result<std::vector<std::string>> CollectInputs(const EmbedFlags& flags) {
   }
   if (inputs.empty()) return Status::InvalidArgument("nothing to embed: pass --text or --input");
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].empty()) return Status::InvalidArgument("input " + std::to_string(i) + " is empty");
+    if (inputs[i].empty())
+      return Status::InvalidArgument("input " + std::to_string(i) + " is empty");
   }
   return inputs;
 }
@@ -61,9 +62,8 @@ int RunEmbed(const EmbedFlags& flags) {
   auto embeddings = Embed(*session->context, tokenized, pooling, !flags.no_normalize);
   if (!embeddings.ok()) return ReportFailure(embeddings.status());
   for (size_t i = 0; i < embeddings->size(); ++i) {
-    nlohmann::json line = {{"index", i},
-                           {"tokens", tokenized[i].size()},
-                           {"embedding", (*embeddings)[i]}};
+    nlohmann::json line = {
+        {"index", i}, {"tokens", tokenized[i].size()}, {"embedding", (*embeddings)[i]}};
     std::printf("%s\n", line.dump().c_str());
   }
   return kExitOk;

@@ -2,10 +2,9 @@
 // back end, model and context.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "core/result.h"
 #include "engine/backend.h"

@@ -48,9 +48,12 @@ Result<std::string> BuildPrompt(const GenerateFlags& flags, const Model& model) 
 
 std::string_view FinishName(FinishReason reason) {
   switch (reason) {
-    case FinishReason::kLength: return "length";
-    case FinishReason::kEndOfGeneration: return "stop";
-    case FinishReason::kStopped: return "stopped";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kEndOfGeneration:
+      return "stop";
+    case FinishReason::kStopped:
+      return "stopped";
   }
   return "unknown";
 }

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/cli_status.h"
+#include "cli/devnet_command.h"
 #include "cli/embed_command.h"
 #include "cli/generate_command.h"
 #include "cli/keys_command.h"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   infernet::cli::RegisterProvidersCommand(app, exit_code);
   infernet::cli::RegisterSubmitCommand(app, exit_code);
   infernet::cli::RegisterModelPullCommand(*app.get_subcommand("model"), exit_code);
+  infernet::cli::RegisterDevnetCommand(app, exit_code);
 
   try {
     app.parse(argc, argv);

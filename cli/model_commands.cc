@@ -55,7 +55,8 @@ Result<TestModelSpec> SpecFromFlags(const MakeTestFlags& f) {
   } else if (f.arch == "qwen2") {
     spec.arch = Architecture::kQwen2;
   } else {
-    return Status::InvalidArgument("unknown architecture '" + f.arch + "' (expected llama or qwen2)");
+    return Status::InvalidArgument("unknown architecture '" + f.arch +
+                                   "' (expected llama or qwen2)");
   }
   auto type = TensorTypeFromName(f.type);
   if (!type) {
@@ -71,9 +72,9 @@ Result<TestModelSpec> SpecFromFlags(const MakeTestFlags& f) {
   } else {
     return Status::InvalidArgument("unknown tokenizer '" + tok + "' (expected spm or bpe)");
   }
-  spec.chat = spec.arch == Architecture::kQwen2 ? ChatFormat::kChatMl
+  spec.chat = spec.arch == Architecture::kQwen2                ? ChatFormat::kChatMl
               : spec.tokenizer == TokenizerKind::kByteLevelBpe ? ChatFormat::kLlama3
-                                                                : ChatFormat::kLlama2;
+                                                               : ChatFormat::kLlama2;
   auto pick = [](int64_t flag, int64_t preset) { return flag > 0 ? flag : preset; };
   spec.n_vocab = pick(f.vocab, p.vocab);
   spec.n_embd = pick(f.embd, p.embd);
@@ -103,8 +104,7 @@ int RunMakeTest(const MakeTestFlags& flags) {
   };
   Status written = WriteTestModel(*spec, flags.out, progress);
   if (!written.ok()) return ReportFailure(written.WithContext(flags.out));
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "done in %.1f s\n", seconds);
   return kExitOk;
 }
@@ -112,10 +112,13 @@ int RunMakeTest(const MakeTestFlags& flags) {
 std::string ValueToText(const gguf::Value& value) {
   using gguf::ValueType;
   switch (value.type()) {
-    case ValueType::kString: return std::string(*value.AsString());
-    case ValueType::kBool: return *value.AsBool() ? "true" : "false";
+    case ValueType::kString:
+      return std::string(*value.AsString());
+    case ValueType::kBool:
+      return *value.AsBool() ? "true" : "false";
     case ValueType::kFloat32:
-    case ValueType::kFloat64: return std::to_string(*value.AsFloat());
+    case ValueType::kFloat64:
+      return std::to_string(*value.AsFloat());
     case ValueType::kArray:
       return "[" + std::string(gguf::ValueTypeName(value.array_type())) + " x " +
              std::to_string(value.array_size()) + "]";
@@ -196,7 +199,8 @@ void RegisterModelCommands(CLI::App& app, int& exit_code) {
   make->add_option("--arch", flags->arch, "architecture: llama or qwen2")->capture_default_str();
   make->add_option("--type", flags->type, "weight type: F32 F16 BF16 Q8_0 Q4_0 Q4_K Q6_K")
       ->capture_default_str();
-  make->add_option("--tokenizer", flags->tokenizer, "spm or bpe (default: spm for llama, bpe for qwen2)");
+  make->add_option("--tokenizer", flags->tokenizer,
+                   "spm or bpe (default: spm for llama, bpe for qwen2)");
   make->add_option("--vocab", flags->vocab, "vocabulary size (overrides the preset)");
   make->add_option("--embd", flags->embd, "embedding width");
   make->add_option("--layers", flags->layers, "transformer blocks");

@@ -13,7 +13,8 @@ void AddClientNodeFlags(CLI::App& command, NodeFlags& flags) {
 
 void AddDaemonNodeFlags(CLI::App& command, NodeFlags& flags) {
   AddClientNodeFlags(command, flags);
-  command.add_option("--roles", flags.roles, "roles to run (provider)");
+  command.add_option("--roles", flags.roles,
+                     "roles to run: provider, aggregator, bootstrap (repeatable)");
   command.add_option("--listen", flags.listen, "gRPC address HOST:PORT (port 0 picks one)");
   command.add_option("--advertise", flags.advertise,
                      "address published in the record (repeatable)");
@@ -29,6 +30,23 @@ void AddDaemonNodeFlags(CLI::App& command, NodeFlags& flags) {
                      "fetch a model a task asks for but this node lacks, from peers (the task is "
                      "refused meanwhile)");
   command.add_option("--record-ttl-seconds", flags.record_ttl_seconds, "node record lifetime");
+  command.add_option("--runtime", flags.runtime,
+                     "where tasks run: native (the engine) or simulated (time per token, no "
+                     "computing; coordination tests and benchmarks)");
+  command.add_option("--simulated-us-per-token", flags.simulated_us_per_token,
+                     "simulated runtime: microseconds per prompt or generated token");
+  command.add_option("--simulated-fail-tasks", flags.simulated_fail_tasks,
+                     "simulated runtime: fail every task (fault tests)");
+  command.add_option("--state-db", flags.state_db,
+                     "aggregator: job state database (default <home>/aggregator.db)");
+  command.add_option("--target-shard-ms", flags.target_shard_ms,
+                     "aggregator: work per shard at the provider's measured speed");
+  command.add_option("--max-in-flight-per-provider", flags.max_in_flight_per_provider,
+                     "aggregator: shards dispatched to one provider at once");
+  command.add_option("--max-attempts", flags.max_attempts,
+                     "aggregator: dispatches of one shard before the job fails");
+  command.add_option("--fee-basis-points", flags.fee_basis_points,
+                     "aggregator: fee in 1/100 % (50..200)");
 }
 
 Result<node::NodeConfig> ResolveNodeConfig(const NodeFlags& flags) {
@@ -51,6 +69,15 @@ Result<node::NodeConfig> ResolveNodeConfig(const NodeFlags& flags) {
   if (flags.record_ttl_seconds) config.record_ttl_seconds = *flags.record_ttl_seconds;
   if (flags.serve_downloads) config.serve_downloads = *flags.serve_downloads;
   if (flags.pull_missing_models) config.pull_missing_models = *flags.pull_missing_models;
+  if (!flags.runtime.empty()) config.runtime = flags.runtime;
+  if (flags.simulated_us_per_token) config.simulated_us_per_token = *flags.simulated_us_per_token;
+  if (flags.simulated_fail_tasks) config.simulated_fail_tasks = *flags.simulated_fail_tasks;
+  if (!flags.state_db.empty()) config.state_db = flags.state_db;
+  if (flags.target_shard_ms) config.target_shard_ms = *flags.target_shard_ms;
+  if (flags.max_in_flight_per_provider)
+    config.max_in_flight_per_provider = *flags.max_in_flight_per_provider;
+  if (flags.max_attempts) config.max_attempts = *flags.max_attempts;
+  if (flags.fee_basis_points) config.fee_basis_points = *flags.fee_basis_points;
   INFERNET_RETURN_IF_ERROR(node::FinalizeNodeConfig(config));
   return config;
 }

@@ -20,7 +20,10 @@ struct NodeFlags {
   std::vector<std::string> advertise, bootstrap;
   std::optional<uint64_t> price_per_mtok_micros;
   std::optional<uint32_t> max_concurrent, max_queue, threads, record_ttl_seconds;
-  std::optional<bool> serve_downloads, pull_missing_models;
+  std::optional<bool> serve_downloads, pull_missing_models, simulated_fail_tasks;
+  std::string runtime, state_db;
+  std::optional<uint32_t> simulated_us_per_token, target_shard_ms, max_in_flight_per_provider,
+      max_attempts, fee_basis_points;
 };
 
 // Flags every networked command has: --config, --home, --key-file, --bootstrap.

@@ -1,4 +1,5 @@
-// `infernet submit JOB`: runs a job file directly on one provider found through discovery.
+// `infernet submit JOB`: runs a job file directly on one provider found through discovery, or
+// through an aggregator (named, or found in the DHT when the job is larger than a direct job).
 #include <unistd.h>
 
 #include <algorithm>
@@ -6,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/aggregated_submit.h"
 #include "cli/cli_status.h"
 #include "cli/network_commands.h"
 #include "cli/node_flags.h"
@@ -24,6 +26,8 @@ struct SubmitFlags {
   std::string job_file;
   std::string out;
   double discovery_timeout_s = 10;
+  std::string aggregator;  // NODEID@HOST:PORT
+  size_t direct_max_inputs = 64;
 };
 
 // Providers of the job's model within its price, cheapest first, then least queued.
@@ -71,16 +75,42 @@ int RunSubmit(const SubmitFlags& flags) {
   net::RouteProtobufLogsToDebug();
   const Clock& clock = SystemClock::Instance();
 
+  if (!flags.aggregator.empty()) {
+    auto endpoint = ParseNodeEndpoint(flags.aggregator);
+    if (!endpoint.ok()) return ReportFailure(endpoint.status().WithContext("--aggregator"));
+    job->aggregator = *endpoint;
+    job->provider.reset();
+  }
+  const auto timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(flags.discovery_timeout_s * 1000));
   std::vector<client::ProviderEndpoint> candidates;
   std::unique_ptr<node::ClientNetwork> network;
+  if (!job->aggregator && !job->provider && job->inputs.size() > flags.direct_max_inputs) {
+    auto joined = node::ClientNetwork::Join(*config, clock, timeout);
+    if (!joined.ok()) return ReportFailure(joined.status());
+    network = std::move(joined).value();
+    auto found = FindAggregator(*network, timeout);
+    if (found.ok()) {
+      job->aggregator = *found;
+    } else {
+      std::cerr << "infernet: " << job->inputs.size() << " inputs but " << found.status().message()
+                << "; running the job directly on one provider\n";
+    }
+  }
+  if (job->aggregator) {
+    if (network) return RunAggregatedSubmit(*job, *job->aggregator, network->identity(), flags.out);
+    auto identity = node::LoadOrCreateIdentity(config->key_file);
+    if (!identity.ok()) return ReportFailure(identity.status());
+    return RunAggregatedSubmit(*job, *job->aggregator, *identity, flags.out);
+  }
   if (job->provider) {
     candidates.push_back(*job->provider);
   } else {
-    auto joined = node::ClientNetwork::Join(
-        *config, clock,
-        std::chrono::milliseconds(static_cast<int64_t>(flags.discovery_timeout_s * 1000)));
-    if (!joined.ok()) return ReportFailure(joined.status());
-    network = std::move(joined).value();
+    if (!network) {
+      auto joined = node::ClientNetwork::Join(*config, clock, timeout);
+      if (!joined.ok()) return ReportFailure(joined.status());
+      network = std::move(joined).value();
+    }
     discovery::ProviderQuery query;
     query.model_hash.assign(reinterpret_cast<const char*>(job->model.data()), job->model.size());
     query.timeout =
@@ -157,12 +187,21 @@ int RunSubmit(const SubmitFlags& flags) {
 void RegisterSubmitCommand(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<SubmitFlags>();
   CLI::App* command = app.add_subcommand(
-      "submit", "Run a job file on a provider found through discovery (a direct job)");
+      "submit",
+      "Run a job file: directly on one provider found through discovery, or through an "
+      "aggregator that shards it over many");
   command->add_option("job", flags->job_file, "job file (JSON; see docs/node.md)")->required();
   AddClientNodeFlags(*command, flags->node);
   command->add_option("--out", flags->out, "write results (JSONL) here instead of stdout");
   command
       ->add_option("--discovery-timeout", flags->discovery_timeout_s, "seconds to find providers")
+      ->capture_default_str();
+  command->add_option("--aggregator", flags->aggregator,
+                      "run through this aggregator, NODEID@HOST:PORT (also \"aggregator\" in the "
+                      "job file)");
+  command
+      ->add_option("--direct-max-inputs", flags->direct_max_inputs,
+                   "larger jobs go through an aggregator found in the DHT, when one is")
       ->capture_default_str();
   command->callback([flags, &exit_code] { exit_code = RunSubmit(*flags); });
 }

@@ -66,11 +66,17 @@ v1::TaskRequest BuildTaskRequest(const JobSpec& job, const NodeId& provider, int
 
 Result<CollectedTask> CollectTask(v1::Provider::Stub& stub, const v1::SignedEnvelope& request,
                                   int64_t deadline_ms, const ProgressCallback& progress) {
-  v1::TaskRequest parsed;  // our own request: only read for the input count
-  parsed.ParseFromString(request.body());
   grpc::ClientContext context;
   context.set_deadline(
       std::chrono::system_clock::time_point(std::chrono::milliseconds(deadline_ms + kRpcSlackMs)));
+  return CollectTaskOn(context, stub, request, progress);
+}
+
+Result<CollectedTask> CollectTaskOn(grpc::ClientContext& context, v1::Provider::Stub& stub,
+                                    const v1::SignedEnvelope& request,
+                                    const ProgressCallback& progress) {
+  v1::TaskRequest parsed;  // our own request: only read for the input count
+  parsed.ParseFromString(request.body());
   JobProgress state;
   state.outputs_total = static_cast<size_t>(parsed.inputs_size());
   CollectedTask collected;
@@ -118,14 +124,14 @@ Result<CollectedTask> CollectTask(v1::Provider::Stub& stub, const v1::SignedEnve
 
 Result<VerifiedJob> VerifyCollectedTask(const CollectedTask& collected, const NodeId& provider,
                                         const v1::SignedEnvelope& request_envelope,
-                                        const Clock& clock) {
+                                        const Clock& clock, const net::FreshnessPolicy& freshness) {
   v1::TaskRequest request;
   if (!request.ParseFromString(request_envelope.body())) {
     return Status::InvalidArgument("request envelope does not hold a TaskRequest");
   }
   VerifiedJob job;
-  auto author = net::VerifyClaim(collected.result, clock, net::FreshnessPolicy{},
-                                 /*replay=*/nullptr, &job.result);
+  auto author =
+      net::VerifyClaim(collected.result, clock, freshness, /*replay=*/nullptr, &job.result);
   if (!author.ok()) return author.status().WithContext("task result");
   if (author->id != provider) {
     return Status(StatusCode::kUnauthenticated, "task result is signed by " + author->id.ToHex() +
@@ -207,33 +213,38 @@ Result<VerifiedJob> RunDirectJob(const std::shared_ptr<grpc::Channel>& channel,
   return verified;
 }
 
+void WriteResultLine(const v1::TaskOutput& output, v1::TaskKind kind,
+                     const std::string& output_hash, const std::string& provider_hex,
+                     const std::string& result_hash_hex, std::ostream& out) {
+  nlohmann::ordered_json line;
+  line["index"] = output.index();
+  switch (kind) {
+    case v1::GENERATE:
+      line["text"] = output.text();
+      line["tokens"] = std::vector<uint32_t>(output.tokens().begin(), output.tokens().end());
+      line["logprobs"] = std::vector<float>(output.logprobs().begin(), output.logprobs().end());
+      line["finish_reason"] = output.finish_reason();
+      break;
+    case v1::EMBED:
+      line["embedding"] = std::vector<float>(output.embedding().begin(), output.embedding().end());
+      break;
+    default:
+      line["score_logprob"] = output.score_logprob();
+      break;
+  }
+  line["prompt_tokens"] = output.prompt_tokens();
+  line["output_hash"] = HexOf(output_hash);
+  line["provider"] = provider_hex;
+  line["result_hash"] = result_hash_hex;
+  out << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
 Status WriteResultsJsonl(const VerifiedJob& job, v1::TaskKind kind, std::ostream& out) {
   const std::string provider_hex = job.provider.ToHex();
   const std::string result_hash = HexEncode(job.result_hash);
   for (size_t i = 0; i < job.outputs.size(); ++i) {
-    const v1::TaskOutput& output = job.outputs[i];
-    nlohmann::ordered_json line;
-    line["index"] = output.index();
-    switch (kind) {
-      case v1::GENERATE:
-        line["text"] = output.text();
-        line["tokens"] = std::vector<uint32_t>(output.tokens().begin(), output.tokens().end());
-        line["logprobs"] = std::vector<float>(output.logprobs().begin(), output.logprobs().end());
-        line["finish_reason"] = output.finish_reason();
-        break;
-      case v1::EMBED:
-        line["embedding"] =
-            std::vector<float>(output.embedding().begin(), output.embedding().end());
-        break;
-      default:
-        line["score_logprob"] = output.score_logprob();
-        break;
-    }
-    line["prompt_tokens"] = output.prompt_tokens();
-    line["output_hash"] = HexOf(job.result.output_hashes(static_cast<int>(i)));
-    line["provider"] = provider_hex;
-    line["result_hash"] = result_hash;
-    out << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    WriteResultLine(job.outputs[i], kind, job.result.output_hashes(static_cast<int>(i)),
+                    provider_hex, result_hash, out);
   }
   out.flush();
   if (!out) return Status::Io("cannot write results");

@@ -20,6 +20,7 @@
 #include "infernet/v1/envelope.pb.h"
 #include "infernet/v1/service.grpc.pb.h"
 #include "infernet/v1/task.pb.h"
+#include "net/signed_envelope.h"
 
 namespace infernet::client {
 
@@ -47,6 +48,11 @@ struct CollectedTask {
 // stream that ends without a result is kUnavailable.
 Result<CollectedTask> CollectTask(v1::Provider::Stub& stub, const v1::SignedEnvelope& request,
                                   int64_t deadline_ms, const ProgressCallback& progress);
+// The same on a caller's context (its deadline set by the caller), so that another thread can
+// cancel the call with context->TryCancel().
+Result<CollectedTask> CollectTaskOn(grpc::ClientContext& context, v1::Provider::Stub& stub,
+                                    const v1::SignedEnvelope& request,
+                                    const ProgressCallback& progress);
 
 struct VerifiedJob {
   NodeId provider;
@@ -62,9 +68,11 @@ struct VerifiedJob {
 // order, each output's canonical hash == output_hashes[i], outputs_hash, generated-token count
 // and price within the request's maximum. kUnauthenticated for a bad signature or author,
 // kCorrupt for any mismatch; the message names the first check that failed.
+// `freshness` bounds the result's age (results replayed by an aggregator may be older).
 Result<VerifiedJob> VerifyCollectedTask(const CollectedTask& collected, const NodeId& provider,
                                         const v1::SignedEnvelope& request_envelope,
-                                        const Clock& clock);
+                                        const Clock& clock,
+                                        const net::FreshnessPolicy& freshness = {});
 
 // The whole direct job over `channel`: build, sign, run, verify, then sign and submit a receipt
 // (accepted, or rejected with the reason when verification fails — then the error is returned).
@@ -78,5 +86,9 @@ Result<VerifiedJob> RunDirectJob(const std::shared_ptr<grpc::Channel>& channel,
 // "finish_reason" (generate) | "embedding" (embed) | "score_logprob" (score), "prompt_tokens",
 // "output_hash", "provider", "result_hash"}.
 Status WriteResultsJsonl(const VerifiedJob& job, v1::TaskKind kind, std::ostream& out);
+// One such line (`output_hash` raw bytes; the ids already in hex).
+void WriteResultLine(const v1::TaskOutput& output, v1::TaskKind kind,
+                     const std::string& output_hash, const std::string& provider_hex,
+                     const std::string& result_hash_hex, std::ostream& out);
 
 }  // namespace infernet::client

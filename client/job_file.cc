@@ -73,18 +73,19 @@ Result<v1::TaskKind> ParseKind(const json& value) {
   return FieldError("kind", "must be \"generate\", \"embed\" or \"score\"");
 }
 
-Result<ProviderEndpoint> ParseProvider(const json& value) {
-  if (!value.is_object()) return FieldError("provider", "must be an object {\"id\", \"address\"}");
+// `field`: "provider" or "aggregator".
+Result<ProviderEndpoint> ParseEndpoint(const json& value, const std::string& field) {
+  if (!value.is_object()) return FieldError(field, "must be an object {\"id\", \"address\"}");
   for (const auto& [key, unused] : value.items()) {
-    if (key != "id" && key != "address") return FieldError("provider." + key, "is not known");
+    if (key != "id" && key != "address") return FieldError(field + "." + key, "is not known");
   }
-  if (!value.contains("id")) return FieldError("provider.id", "is required");
+  if (!value.contains("id")) return FieldError(field + ".id", "is required");
   if (!value.contains("address") || !value["address"].is_string() ||
       value["address"].get<std::string>().empty()) {
-    return FieldError("provider.address", "is required (host:port)");
+    return FieldError(field + ".address", "is required (host:port)");
   }
   ProviderEndpoint endpoint;
-  INFERNET_ASSIGN_OR_RETURN(endpoint.id.bytes, ParseHash(value["id"], "provider.id"));
+  INFERNET_ASSIGN_OR_RETURN(endpoint.id.bytes, ParseHash(value["id"], field + ".id"));
   endpoint.address = value["address"].get<std::string>();
   return endpoint;
 }
@@ -104,7 +105,8 @@ const std::set<std::string>& KnownFields() {
                                                "pooling",
                                                "max_price_per_mtok",
                                                "deadline_seconds",
-                                               "provider"};
+                                               "provider",
+                                               "aggregator"};
   return fields;
 }
 
@@ -181,7 +183,13 @@ Result<JobSpec> ParseJob(std::string_view text, const std::filesystem::path& bas
     spec.deadline_seconds = static_cast<int64_t>(seconds);
   }
   if (job.contains("provider")) {
-    INFERNET_ASSIGN_OR_RETURN(spec.provider, ParseProvider(job["provider"]));
+    INFERNET_ASSIGN_OR_RETURN(spec.provider, ParseEndpoint(job["provider"], "provider"));
+  }
+  if (job.contains("aggregator")) {
+    INFERNET_ASSIGN_OR_RETURN(spec.aggregator, ParseEndpoint(job["aggregator"], "aggregator"));
+  }
+  if (spec.provider && spec.aggregator) {
+    return FieldError("aggregator", "cannot be given together with provider (one or the other)");
   }
 
   const bool generate = spec.kind == v1::GENERATE;

@@ -12,6 +12,7 @@
 //     "max_price_per_mtok": 1000,        // integer micro-units per million tokens (required)
 //     "deadline_seconds": 600,           // from submission (default 600)
 //     "provider": {"id": "<64 hex>", "address": "host:port"}   // optional: a direct job
+//     "aggregator": {"id": "<64 hex>", "address": "host:port"} // optional: through an aggregator
 //   }
 //
 // Each line of the inputs file is a JSON object: {"prompt": ...} (generate), {"text": ...}
@@ -57,6 +58,7 @@ struct JobSpec {
   uint64_t max_price_per_mtok_micros = 0;
   int64_t deadline_seconds = 600;
   std::optional<ProviderEndpoint> provider;
+  std::optional<ProviderEndpoint> aggregator;
 };
 
 // Reads and validates a job file and its inputs file. INVALID_ARGUMENT naming the field (or

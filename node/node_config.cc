@@ -11,7 +11,7 @@
 namespace infernet::node {
 namespace {
 
-const std::set<std::string> kKnownRoles = {"provider"};
+const std::set<std::string> kKnownRoles = {"provider", "aggregator", "bootstrap"};
 
 using Table = toml::table;
 
@@ -111,8 +111,8 @@ Result<NodeConfig> ParseNodeConfig(const std::string& toml_text, const std::stri
                                    where.str());
   }
   NodeConfig c;
-  INFERNET_RETURN_IF_ERROR(
-      UnknownKeys(root, "", {"node", "network", "provider"}).WithContext(source_name));
+  INFERNET_RETURN_IF_ERROR(UnknownKeys(root, "", {"node", "network", "provider", "aggregator"})
+                               .WithContext(source_name));
   Status error;
   auto check = [&](Status s) { return s.WithContext(source_name); };
   if (const Table* t = Section(root, "node", &error)) {
@@ -135,7 +135,8 @@ Result<NodeConfig> ParseNodeConfig(const std::string& toml_text, const std::stri
     INFERNET_RETURN_IF_ERROR(check(
         UnknownKeys(*t, "provider",
                     {"model_dir", "price_per_mtok_micros", "max_concurrent", "max_queue", "threads",
-                     "serve_downloads", "pull_missing_models", "record_ttl_seconds"})));
+                     "serve_downloads", "pull_missing_models", "record_ttl_seconds", "runtime",
+                     "simulated_us_per_token", "simulated_fail_tasks"})));
     INFERNET_RETURN_IF_ERROR(check(ReadPath(*t, "provider", "model_dir", &c.model_dir)));
     INFERNET_RETURN_IF_ERROR(check(ReadUnsigned(*t, "provider", "price_per_mtok_micros",
                                                 &c.price_per_mtok_micros, 0, UINT64_MAX >> 1)));
@@ -150,6 +151,26 @@ Result<NodeConfig> ParseNodeConfig(const std::string& toml_text, const std::stri
         check(ReadBool(*t, "provider", "pull_missing_models", &c.pull_missing_models)));
     INFERNET_RETURN_IF_ERROR(check(
         ReadUnsigned(*t, "provider", "record_ttl_seconds", &c.record_ttl_seconds, 30, 86400)));
+    INFERNET_RETURN_IF_ERROR(check(ReadString(*t, "provider", "runtime", &c.runtime)));
+    INFERNET_RETURN_IF_ERROR(check(ReadUnsigned(*t, "provider", "simulated_us_per_token",
+                                                &c.simulated_us_per_token, 0, 60000000)));
+    INFERNET_RETURN_IF_ERROR(
+        check(ReadBool(*t, "provider", "simulated_fail_tasks", &c.simulated_fail_tasks)));
+  }
+  if (const Table* t = Section(root, "aggregator", &error)) {
+    INFERNET_RETURN_IF_ERROR(
+        check(UnknownKeys(*t, "aggregator",
+                          {"state_db", "target_shard_ms", "max_in_flight_per_provider",
+                           "max_attempts", "fee_basis_points"})));
+    INFERNET_RETURN_IF_ERROR(check(ReadPath(*t, "aggregator", "state_db", &c.state_db)));
+    INFERNET_RETURN_IF_ERROR(
+        check(ReadUnsigned(*t, "aggregator", "target_shard_ms", &c.target_shard_ms, 10, 3600000)));
+    INFERNET_RETURN_IF_ERROR(check(ReadUnsigned(*t, "aggregator", "max_in_flight_per_provider",
+                                                &c.max_in_flight_per_provider, 1, 1024)));
+    INFERNET_RETURN_IF_ERROR(
+        check(ReadUnsigned(*t, "aggregator", "max_attempts", &c.max_attempts, 1, 100)));
+    INFERNET_RETURN_IF_ERROR(
+        check(ReadUnsigned(*t, "aggregator", "fee_basis_points", &c.fee_basis_points, 50, 200)));
   }
   if (!error.ok()) return error.WithContext(source_name);
   return c;
@@ -193,10 +214,16 @@ Status FinalizeNodeConfig(NodeConfig& c) {
   }
   if (c.key_file.empty()) c.key_file = c.home / "node.key";
   if (c.model_dir.empty()) c.model_dir = c.home / "models";
+  if (c.state_db.empty()) c.state_db = c.home / "aggregator.db";
+  if (c.runtime != "native" && c.runtime != "simulated") {
+    return Status::InvalidArgument("provider.runtime must be \"native\" or \"simulated\", not \"" +
+                                   c.runtime + "\"");
+  }
   if (c.roles.empty()) return Status::InvalidArgument("node.roles is empty");
   for (const std::string& role : c.roles) {
     if (!kKnownRoles.count(role)) {
-      return Status::InvalidArgument("node.roles: unknown role \"" + role + "\" (known: provider)");
+      return Status::InvalidArgument("node.roles: unknown role \"" + role +
+                                     "\" (known: provider, aggregator, bootstrap)");
     }
   }
   INFERNET_RETURN_IF_ERROR(SplitHostPort(c.listen).status().WithContext("network.listen"));
@@ -210,6 +237,15 @@ Status FinalizeNodeConfig(NodeConfig& c) {
   }
   if (c.max_concurrent == 0)
     return Status::InvalidArgument("provider.max_concurrent must be at least 1");
+  // Flags bypass the file's range checks; the ranges that matter are checked again here.
+  if (c.fee_basis_points < 50 || c.fee_basis_points > 200)
+    return Status::InvalidArgument("aggregator.fee_basis_points must be in [50, 200] (0.5-2 %)");
+  if (c.target_shard_ms < 10)
+    return Status::InvalidArgument("aggregator.target_shard_ms must be at least 10");
+  if (c.max_in_flight_per_provider == 0 || c.max_attempts == 0) {
+    return Status::InvalidArgument(
+        "aggregator.max_in_flight_per_provider and aggregator.max_attempts must be at least 1");
+  }
   return Status::Ok();
 }
 

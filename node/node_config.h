@@ -13,9 +13,10 @@ namespace infernet::node {
 
 struct NodeConfig {
   // [node]
-  std::vector<std::string> roles = {"provider"};  // "provider"
-  std::filesystem::path home;                     // default: $INFERNET_HOME or ~/.infernet
-  std::filesystem::path key_file;                 // default: <home>/node.key
+  // "provider", "aggregator", "bootstrap" (a DHT node only, for others to join through)
+  std::vector<std::string> roles = {"provider"};
+  std::filesystem::path home;      // default: $INFERNET_HOME or ~/.infernet
+  std::filesystem::path key_file;  // default: <home>/node.key
   std::string log_level = "info";
   // [network]
   std::string listen = "127.0.0.1:7700";      // gRPC over TLS
@@ -31,6 +32,15 @@ struct NodeConfig {
   bool serve_downloads = true;
   bool pull_missing_models = false;
   uint32_t record_ttl_seconds = 600;
+  std::string runtime = "native";          // "native" (the engine) or "simulated" (docs/node.md)
+  uint32_t simulated_us_per_token = 1000;  // simulated runtime: time per (prompt + generated) token
+  bool simulated_fail_tasks = false;       // simulated runtime: every task fails (fault tests)
+  // [aggregator]
+  std::filesystem::path state_db;           // job state (SQLite); default: <home>/aggregator.db
+  uint32_t target_shard_ms = 2000;          // shard size: this much work at the provider's speed
+  uint32_t max_in_flight_per_provider = 2;  // shards dispatched to one provider at once
+  uint32_t max_attempts = 4;                // dispatches of one shard before the job fails
+  uint32_t fee_basis_points = 100;          // aggregator fee, 1/100 % (50..200 = 0.5..2 %)
 
   bool HasRole(const std::string& role) const;
 };

@@ -47,6 +47,9 @@ Result<std::unique_ptr<ProviderNode>> ProviderNode::Start(const NodeConfig& conf
       quant::internal::KernelLevelName(quant::internal::ActiveKernelLevel()));
   provider_config.engine.set_version(kSoftwareVersion);
   provider_config.software_version = kSoftwareVersion;
+  provider_config.runtime = config.runtime;
+  provider_config.simulated.us_per_token = config.simulated_us_per_token;
+  provider_config.simulated.fail_tasks = config.simulated_fail_tasks;
   provider::ModelLocator locator =
       [&n](const Digest32& hash) -> std::optional<std::filesystem::path> {
     auto model = n.store_->Find(hash);
@@ -100,7 +103,7 @@ discovery::ProviderDescription ProviderNode::Describe() const {
     d.addresses = config_.advertise;
   }
   d.hardware = discovery::ProbeHardware();
-  d.hardware.set_engine_backend("cpu");
+  d.hardware.set_engine_backend(config_.runtime == "simulated" ? "simulated" : "cpu");
   d.hardware.set_kernel_level(
       quant::internal::KernelLevelName(quant::internal::ActiveKernelLevel()));
   for (const provider::StoredModel& m : store_->List()) {

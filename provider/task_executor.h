@@ -12,6 +12,7 @@
 #include "engine/model/model.h"
 #include "engine/sampling/sampler.h"
 #include "infernet/v1/task.pb.h"
+#include "runtime/task_runtime.h"
 
 namespace infernet::provider {
 
@@ -21,20 +22,8 @@ struct ExecutionLimits {
   int32_t max_batch = 512;  // prefill tokens per forward pass
 };
 
-struct ExecutionHooks {
-  // Streamed while generating; Token.text holds only complete UTF-8 characters.
-  std::function<void(const v1::TaskEvent::Token&)> on_token;
-  // Each input's output as soon as it is finished, in input order.
-  std::function<void(const v1::TaskOutput&)> on_output;
-  // Polled between tokens and between inputs; true stops the task with kCancelled.
-  std::function<bool()> is_cancelled;
-};
-
-struct ExecutionSummary {
-  std::vector<v1::TaskOutput> outputs;  // one per input, in input order
-  uint64_t prompt_tokens = 0;
-  uint64_t generated_tokens = 0;
-};
+using runtime::ExecutionHooks;
+using runtime::ExecutionSummary;
 
 // The engine's sampling parameters for a request's GenerationParams. Proto3 cannot tell "unset"
 // from 0, so top_p = 0 and repetition_penalty = 0 mean "off" (1). INVALID_ARGUMENT when out of

@@ -29,6 +29,7 @@
 #include "provider/held_models.h"
 #include "provider/model_chunk_server.h"
 #include "provider/task_executor.h"
+#include "runtime/simulated_runtime.h"
 
 namespace infernet::provider {
 
@@ -42,6 +43,10 @@ struct ProviderConfig {
   net::FreshnessPolicy freshness;
   size_t replay_capacity = 1 << 16;
   v1::EngineInfo engine;  // reported in results (backend, kernel level, version)
+  // "native": tasks run on the engine; "simulated": on runtime/simulated_runtime.h (made-up
+  // outputs after a time per token; results report the backend "simulated").
+  std::string runtime = "native";
+  runtime::SimulatedRuntimeConfig simulated;
   std::string software_version;
   // Test seam: called after each streamed token with the task's cancellation predicate.
   std::function<void(const std::function<bool()>& is_cancelled)> after_token_for_testing;
