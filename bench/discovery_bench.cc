@@ -144,6 +144,7 @@ class NodeSlice {
   }
 
   DhtNode& node(size_t index) { return *nodes_.at(index); }
+  size_t size() const { return nodes_.size(); }
 
  private:
   std::vector<std::unique_ptr<DhtNode>> nodes_;
@@ -344,6 +345,11 @@ class Network {
   }
 
   std::string bootstrap_address() { return "127.0.0.1:" + std::to_string(local_.node(0).port()); }
+  // A different node of the parent's slice for each client: a real client bootstraps off any
+  // peer it knows, and 20 clients through one node would measure that node, not the network.
+  std::string client_bootstrap_address(size_t client) {
+    return "127.0.0.1:" + std::to_string(local_.node((client * 13 + 1) % local_.size()).port());
+  }
   size_t processes() const { return children_.size() + 1; }
 
  private:
@@ -360,7 +366,7 @@ nlohmann::json MeasureClients(Network& network, const BenchOptions& options) {
     const auto t0 = SteadyClock::now();
     auto client = std::make_unique<DhtNode>();
     if (!client->Start(LoopbackOptions()).ok() ||
-        !client->Bootstrap({network.bootstrap_address()}).ok() ||
+        !client->Bootstrap({network.client_bootstrap_address(r)}).ok() ||
         !PollUntil([&] { return client->Connectivity().connected; }, milliseconds(30000),
                    milliseconds(2))) {
       ++failures;
