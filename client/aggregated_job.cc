@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "client/direct_job.h"
+#include "client/job_request_fill.h"
 #include "core/hash.h"
 #include "core/hex.h"
 #include "infernet/v1/service.grpc.pb.h"
@@ -41,18 +42,7 @@ v1::JobRequest BuildJobRequest(const JobSpec& job, const NodeId& aggregator, int
   randombytes_buf(job_id.data(), job_id.size());
   request.set_job_id(job_id);
   request.set_aggregator_id(Bytes(aggregator));
-  request.set_model_hash(std::string(job.model.begin(), job.model.end()));
-  request.set_kind(job.kind);
-  for (size_t i = 0; i < job.inputs.size(); ++i) {
-    v1::TaskInput* input = request.add_inputs();
-    input->set_index(static_cast<uint32_t>(i));
-    input->set_text(job.inputs[i].text);
-    input->set_continuation(job.inputs[i].continuation);
-  }
-  if (job.kind == v1::GENERATE) *request.mutable_generation() = job.generation;
-  if (job.kind == v1::EMBED) request.set_pooling(job.pooling);
-  request.set_max_price_per_mtok_micros(job.max_price_per_mtok_micros);
-  request.set_deadline_ms(now_ms + job.deadline_seconds * 1000);
+  FillFromJob(job, now_ms, &request);
   return request;
 }
 

@@ -90,20 +90,20 @@ TEST_F(VerifyShardDoneTest, AGenuineShardPasses) {
 }
 
 TEST_F(VerifyShardDoneTest, AlteredInputsOrParametersAreCaught) {
-  EXPECT_EQ(Check(MakeShard([](v1::TaskRequest& r) { r.mutable_inputs(1)->set_text("evil"); }))
-                .code(),
-            StatusCode::kCorrupt);
-  EXPECT_EQ(Check(MakeShard([](v1::TaskRequest& r) { r.mutable_generation()->set_seed(1); }))
-                .code(),
-            StatusCode::kCorrupt);
-  EXPECT_EQ(Check(MakeShard([](v1::TaskRequest& r) { r.set_max_price_per_mtok_micros(5000); }))
-                .code(),
-            StatusCode::kCorrupt);
+  EXPECT_EQ(
+      Check(MakeShard([](v1::TaskRequest& r) { r.mutable_inputs(1)->set_text("evil"); })).code(),
+      StatusCode::kCorrupt);
+  EXPECT_EQ(
+      Check(MakeShard([](v1::TaskRequest& r) { r.mutable_generation()->set_seed(1); })).code(),
+      StatusCode::kCorrupt);
+  EXPECT_EQ(
+      Check(MakeShard([](v1::TaskRequest& r) { r.set_max_price_per_mtok_micros(5000); })).code(),
+      StatusCode::kCorrupt);
   EXPECT_EQ(Check(MakeShard([](v1::TaskRequest& r) { r.mutable_inputs()->RemoveLast(); })).code(),
             StatusCode::kCorrupt);
-  EXPECT_EQ(Check(MakeShard([](v1::TaskRequest& r) { r.set_model_hash(std::string(32, 'x')); }))
-                .code(),
-            StatusCode::kCorrupt);
+  EXPECT_EQ(
+      Check(MakeShard([](v1::TaskRequest& r) { r.set_model_hash(std::string(32, 'x')); })).code(),
+      StatusCode::kCorrupt);
 }
 
 TEST_F(VerifyShardDoneTest, ShardClaimingOtherIndicesIsCaught) {

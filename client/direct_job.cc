@@ -7,6 +7,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "client/job_request_fill.h"
 #include "core/hex.h"
 #include "net/signed_envelope.h"
 #include "provider/output_hash.h"
@@ -49,18 +50,7 @@ v1::TaskRequest BuildTaskRequest(const JobSpec& job, const NodeId& provider, int
   randombytes_buf(task_id.data(), task_id.size());
   request.set_task_id(task_id);
   request.set_provider_id(Bytes(provider.bytes));
-  request.set_model_hash(Bytes(job.model));
-  request.set_kind(job.kind);
-  for (size_t i = 0; i < job.inputs.size(); ++i) {
-    v1::TaskInput* input = request.add_inputs();
-    input->set_index(static_cast<uint32_t>(i));
-    input->set_text(job.inputs[i].text);
-    input->set_continuation(job.inputs[i].continuation);
-  }
-  if (job.kind == v1::GENERATE) *request.mutable_generation() = job.generation;
-  if (job.kind == v1::EMBED) request.set_pooling(job.pooling);
-  request.set_max_price_per_mtok_micros(job.max_price_per_mtok_micros);
-  request.set_deadline_ms(now_ms + job.deadline_seconds * 1000);
+  FillFromJob(job, now_ms, &request);
   return request;
 }
 

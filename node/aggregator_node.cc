@@ -6,6 +6,7 @@
 #include "net/tls_credentials.h"
 #include "node/client_network.h"
 #include "node/software_version.h"
+#include "node/tls_server.h"
 
 namespace infernet::node {
 
@@ -55,13 +56,9 @@ Result<std::unique_ptr<AggregatorNode>> AggregatorNode::Start(const NodeConfig& 
   limits.software_version = kSoftwareVersion;
   n.service_ =
       std::make_unique<aggregator::AggregatorService>(n.identity_, clock, *n.coordinator_, limits);
-  auto credentials = net::ServerCredentialsFor(n.identity_);
-  if (!credentials.ok()) return credentials.status().WithContext("TLS credentials");
-  auto server = provider::ProviderServer::Start(config.listen, *credentials, n.service_.get());
-  if (!server.ok()) return server.status().WithContext("serving gRPC on " + config.listen);
-  n.server_ = std::move(server).value();
-  INFERNET_ASSIGN_OR_RETURN(auto listen, SplitHostPort(config.listen));
-  n.grpc_address_ = listen.first + ":" + std::to_string(n.server_->port());
+  INFERNET_ASSIGN_OR_RETURN(TlsServer tls, ServeTls(config, n.identity_, n.service_.get()));
+  n.server_ = std::move(tls.server);
+  n.grpc_address_ = tls.address;
   discovery::PublisherOptions publisher_options;
   publisher_options.ttl_ms = int64_t{config.record_ttl_seconds} * 1000;
   publisher_options.retry_ms = 2000;

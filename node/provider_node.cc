@@ -16,6 +16,7 @@
 #include "net/tls_credentials.h"
 #include "node/client_network.h"
 #include "node/software_version.h"
+#include "node/tls_server.h"
 
 namespace infernet::node {
 namespace {
@@ -60,13 +61,9 @@ Result<std::unique_ptr<ProviderNode>> ProviderNode::Start(const NodeConfig& conf
   n.service_ = std::make_unique<provider::TaskService>(n.identity_, clock, locator, provider_config,
                                                        n.chunks_.get());
 
-  auto credentials = net::ServerCredentialsFor(n.identity_);
-  if (!credentials.ok()) return credentials.status().WithContext("TLS credentials");
-  auto server = provider::ProviderServer::Start(config.listen, *credentials, n.service_.get());
-  if (!server.ok()) return server.status().WithContext("serving gRPC on " + config.listen);
-  n.server_ = std::move(server).value();
-  INFERNET_ASSIGN_OR_RETURN(auto listen, SplitHostPort(config.listen));
-  n.grpc_address_ = listen.first + ":" + std::to_string(n.server_->port());
+  INFERNET_ASSIGN_OR_RETURN(TlsServer tls, ServeTls(config, n.identity_, n.service_.get()));
+  n.server_ = std::move(tls.server);
+  n.grpc_address_ = tls.address;
 
   INFERNET_ASSIGN_OR_RETURN(auto dht_listen, SplitHostPort(config.dht_listen));
   discovery::DhtNodeOptions dht_options;
