@@ -12,6 +12,7 @@ set -euo pipefail
 work=$(mktemp -d)
 pids=()
 cleanup() {
+  exec 2>/dev/null  # no "Killed" job notices for the nodes stopped here
   for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill -KILL "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
@@ -86,12 +87,13 @@ make_job() {  # NAME INPUTS MAX_TOKENS DEADLINE_S
 JOB
 }
 
-# --- A. killed, stalled and failing providers.
+# --- A. killed, stalled and failing providers. (Progress lines start at 0 verified: wait for
+# at least one verified shard, so the faults land mid-job.)
 make_job a 40 25 120
 "$INFERNET" submit "$work/a.json" --home "$work/client" --aggregator "$agg" --out "$work/a.out.jsonl" \
   >/dev/null 2>"$work/submit_a.err" &
 submit=$!
-wait_for_text "$work/submit_a.err" "inputs verified" 30
+wait_for_text "$work/submit_a.err" "[1-9][0-9]*/40 inputs verified" 30
 kill -KILL "$pid_p1"
 kill -STOP "$pid_p2"
 wait "$submit" || fail "job A did not complete: $(tail -3 "$work/submit_a.err")"
@@ -111,7 +113,7 @@ make_job b 60 25 180
 "$INFERNET" submit "$work/b.json" --home "$work/client" --aggregator "$agg" --out "$work/b.out.jsonl" \
   >/dev/null 2>"$work/submit_b.err" &
 submit=$!
-wait_for_text "$work/submit_b.err" "inputs verified" 30
+wait_for_text "$work/submit_b.err" "[1-9][0-9]*/60 inputs verified" 30
 kill -KILL "$pid_agg"
 wait "$pid_agg" 2>/dev/null || true
 start_aggregator "$agg_listen"
