@@ -55,6 +55,10 @@ Status Coordinator::Start() {
   }
   stopping_ = false;
   started_ = true;
+  {
+    std::lock_guard inbox_lock(inbox_->mutex);
+    inbox_->owner = this;
+  }
   schedule_thread_ = std::thread([this] { ScheduleLoop(); });
   if (source_) refresh_thread_ = std::thread([this] { RefreshLoop(); });
   return Status::Ok();
@@ -72,6 +76,12 @@ void Coordinator::Stop() {
   for (uint64_t id : live) runner_.Cancel(id);
   if (schedule_thread_.joinable()) schedule_thread_.join();
   if (refresh_thread_.joinable()) refresh_thread_.join();
+  {
+    // Waits out a report in progress; later ones find no owner.
+    std::lock_guard inbox_lock(inbox_->mutex);
+    inbox_->owner = nullptr;
+    inbox_->outcomes.clear();
+  }
   std::lock_guard lock(mutex_);
   for (auto& [id, job] : jobs_) {
     for (auto& queue : job->subscribers()) queue->Close();
@@ -168,11 +178,14 @@ bool Coordinator::WaitIdle(int64_t timeout_ms) {
   return idle_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return jobs_.empty(); });
 }
 
-void Coordinator::OnOutcome(ShardOutcome outcome) {
-  {
-    std::lock_guard lock(outcomes_mutex_);
-    outcomes_.push_back(std::move(outcome));
-  }
+void Coordinator::OnOutcome(const std::shared_ptr<OutcomeInbox>& inbox, ShardOutcome outcome) {
+  std::lock_guard lock(inbox->mutex);
+  if (inbox->owner == nullptr) return;  // stopped: the attempt was cancelled
+  inbox->outcomes.push_back(std::move(outcome));
+  inbox->owner->WakeForOutcomes();
+}
+
+void Coordinator::WakeForOutcomes() {
   if (!outcomes_pending_.exchange(true)) {
     // Runners may report from inside Start or Cancel, i.e. on the schedule thread with mutex_
     // held: never block on it. Taking it when free closes the window between the waiter's
@@ -224,8 +237,8 @@ void Coordinator::ScheduleLoop() {
     const int64_t now = clock_.NowMs();
     std::deque<ShardOutcome> outcomes;
     if (outcomes_pending_.exchange(false)) {
-      std::lock_guard outcome_lock(outcomes_mutex_);
-      outcomes.swap(outcomes_);
+      std::lock_guard inbox_lock(inbox_->mutex);
+      outcomes.swap(inbox_->outcomes);
     }
     if (!outcomes.empty()) ProcessOutcomes(std::move(outcomes), now);
     CheckTimers(now);
@@ -286,7 +299,7 @@ bool Coordinator::Dispatch(JobRun& job, InputRange range, const NodeId& provider
     Publish(job, {event});
   }
   runner_.Start(std::move(dispatch),
-                [this](ShardOutcome outcome) { OnOutcome(std::move(outcome)); });
+                [inbox = inbox_](ShardOutcome outcome) { OnOutcome(inbox, std::move(outcome)); });
   return true;
 }
 

@@ -95,7 +95,15 @@ class Coordinator {
 
   void ScheduleLoop();
   void RefreshLoop();
-  void OnOutcome(ShardOutcome outcome);
+  // Outcomes reach the coordinator through this, not through `this`: a runner may report a
+  // cancelled call after the coordinator stopped or was destroyed (it ends on its own thread).
+  struct OutcomeInbox {
+    std::mutex mutex;
+    std::deque<ShardOutcome> outcomes;
+    Coordinator* owner = nullptr;  // set while running; null: outcomes are dropped
+  };
+  static void OnOutcome(const std::shared_ptr<OutcomeInbox>& inbox, ShardOutcome outcome);
+  void WakeForOutcomes();  // never blocks: runners may report from inside Start or Cancel
   // All below run on the schedule thread with mutex_ held.
   void ProcessOutcomes(std::deque<ShardOutcome> outcomes, int64_t now);
   void CheckTimers(int64_t now);
@@ -136,8 +144,7 @@ class Coordinator {
   uint64_t next_attempt_id_ = 1;
   CoordinatorCounters counters_;
 
-  std::mutex outcomes_mutex_;
-  std::deque<ShardOutcome> outcomes_;
+  const std::shared_ptr<OutcomeInbox> inbox_ = std::make_shared<OutcomeInbox>();
   std::atomic<bool> outcomes_pending_{false};
 
   std::thread schedule_thread_;

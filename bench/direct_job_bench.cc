@@ -152,7 +152,7 @@ int Run(const std::string& model_path, int prompts, int max_tokens, int threads,
   const std::string aggregator_address = "127.0.0.1:" + std::to_string((*aggregator_server)->port());
   auto aggregator_channel = net::DialNode(client_id, aggregator_id.id(), aggregator_address);
   if (!aggregator_channel.ok()) return 1;
-  uint32_t last_shards = 0;
+  uint32_t last_shards = 0, last_dispatches = 0, last_retries = 0;
   auto run_aggregated = [&]() -> Result<std::vector<v1::TaskOutput>> {
     INFERNET_ASSIGN_OR_RETURN(
         client::AggregatedJob done,
@@ -160,6 +160,8 @@ int Run(const std::string& model_path, int prompts, int max_tokens, int threads,
                                  job, client_id, clock));
     if (!done.summary.complete()) return Status::Internal(done.summary.failure());
     last_shards = done.summary.shards();
+    last_dispatches = done.summary.dispatches();
+    last_retries = done.summary.retries();
     std::vector<v1::TaskOutput> outputs;
     for (auto& o : done.outputs) outputs.push_back(*o);
     return outputs;
@@ -195,10 +197,12 @@ int Run(const std::string& model_path, int prompts, int max_tokens, int threads,
     aggregated_s.push_back(Seconds(t3 - t2));
     std::fprintf(stderr,
                  "  repetition %d: engine %.3f s, client->provider %.3f s (%+.2f %%), "
-                 "client->aggregator->provider %.3f s (%+.2f %%, %u shards)\n",
+                 "client->aggregator->provider %.3f s (%+.2f %%, %u shards, %u dispatches, "
+                 "%u retries)\n",
                  r + 1, engine_s.back(), remote_s.back(),
                  100 * (remote_s.back() / engine_s.back() - 1), aggregated_s.back(),
-                 100 * (aggregated_s.back() / engine_s.back() - 1), last_shards);
+                 100 * (aggregated_s.back() / engine_s.back() - 1), last_shards, last_dispatches,
+                 last_retries);
   }
   coordinator.Stop();
   std::filesystem::remove_all(state);
