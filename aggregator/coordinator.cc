@@ -304,18 +304,18 @@ bool Coordinator::Dispatch(JobRun& job, InputRange range, const NodeId& provider
 }
 
 void Coordinator::DispatchReady(int64_t now) {
-  // Free slots, best provider first, ranked once per (model, price cap) for the whole pass: a
-  // scan of the pool per dispatch would cost O(providers) each at high dispatch rates.
+  // Free slots, best provider first, ranked once per kind of job (model, price cap, hardware)
+  // for the whole pass: a scan of the pool per dispatch would cost O(providers) each at high
+  // dispatch rates.
   struct Slots {
     std::vector<NodeId> ranked;
     size_t next = 0;
   };
-  std::map<std::pair<std::string, uint64_t>, Slots> slots;
+  std::map<JobNeeds, Slots> slots;
   const uint32_t max_in_flight = pool_.settings().max_in_flight_per_provider;
   auto next_free = [&](const v1::JobRequest& request) -> std::optional<NodeId> {
-    const auto key = std::make_pair(request.model_hash(), request.max_price_per_mtok_micros());
-    auto [it, fresh] = slots.try_emplace(key);
-    if (fresh) it->second.ranked = pool_.Ranked(key.first, key.second, now);
+    auto [it, fresh] = slots.try_emplace(JobNeeds::Of(request));
+    if (fresh) it->second.ranked = pool_.Ranked(it->first, now);
     Slots& s = it->second;
     for (; s.next < s.ranked.size(); ++s.next) {
       if (pool_.Find(s.ranked[s.next])->in_flight < max_in_flight) return s.ranked[s.next];
@@ -346,12 +346,11 @@ void Coordinator::DispatchReady(int64_t now) {
       // A range given back after failures must not return to a provider that failed it.
       std::set<NodeId>& tried = job.tried(range.first);
       if (tried.count(*picked) && job.failures(range.first) > 0) {
-        auto other =
-            pool_.Pick(request.model_hash(), request.max_price_per_mtok_micros(), now, tried);
+        const JobNeeds needs = JobNeeds::Of(request);
+        auto other = pool_.Pick(needs, now, tried);
         if (other) {
           picked = other;
-        } else if (pool_.AnyEligible(request.model_hash(), request.max_price_per_mtok_micros(),
-                                     tried)) {
+        } else if (pool_.AnyEligible(needs, tried)) {
           job.ReturnRange(range);  // an untried provider exists but is busy: wait for it
           continue;
         }  // every eligible provider failed it once already: try again where one is free
@@ -374,8 +373,7 @@ void Coordinator::DispatchReady(int64_t now) {
       if (straggling || late) slow.emplace_back(a.range, a.provider);
     }
     for (const auto& [range, running] : slow) {
-      auto other = pool_.Pick(job.request().model_hash(), job.request().max_price_per_mtok_micros(),
-                              now, {running});
+      auto other = pool_.Pick(JobNeeds::Of(job.request()), now, {running});
       if (other) Dispatch(job, range, *other, /*speculative=*/true, now);
     }
   }
@@ -503,7 +501,7 @@ void Coordinator::CheckTimers(int64_t now) {
     }
     const v1::JobRequest& r = job->request();
     const bool running = !job->attempt_ids().empty();
-    if (!running && !pool_.AnyEligible(r.model_hash(), r.max_price_per_mtok_micros(), {})) {
+    if (!running && !pool_.AnyEligible(JobNeeds::Of(r), {})) {
       if (job->no_capacity_since_ms == 0) job->no_capacity_since_ms = now;
       if (now - job->no_capacity_since_ms >= settings_.no_capacity_grace_ms)
         stuck.push_back(job.get());
@@ -518,8 +516,11 @@ void Coordinator::CheckTimers(int64_t now) {
               now);
   }
   for (JobRun* job : stuck) {
+    const uint64_t vram = job->request().min_gpu_vram_bytes();
+    const std::string hardware =
+        vram ? " with a GPU of " + std::to_string(vram >> 20) + " MiB or more" : "";
     FinishJob(*job, false,
-              "no provider offers the model within the price for " +
+              "no provider offers the model within the price" + hardware + " for " +
                   std::to_string(settings_.no_capacity_grace_ms / 1000) + " s (" +
                   std::to_string(job->inputs_done()) + " of " +
                   std::to_string(job->inputs_total()) + " inputs done)",

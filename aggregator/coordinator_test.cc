@@ -71,9 +71,10 @@ class CoordinatorTest : public ::testing::Test {
     ASSERT_TRUE(coordinator_->Start().ok());
   }
 
-  NodeId AddProvider(SimulatedProviderSpec spec) {
+  NodeId AddProvider(SimulatedProviderSpec spec, uint64_t gpu_vram_bytes = 0) {
     if (!providers_) providers_ = std::make_unique<InProcessProviders>(clock_, 2);
     PoolProvider entry = providers_->Add(kModel, kModelBytes, spec);
+    entry.max_gpu_vram_bytes = gpu_vram_bytes;
     entries_[entry.id] = entry;
     if (coordinator_) {
       coordinator_->WithPool([&](ProviderPool& pool) { pool.Upsert(entry); });
@@ -91,13 +92,15 @@ class CoordinatorTest : public ::testing::Test {
 
   // A signed job of `n` generate inputs, `max_tokens` each.
   std::pair<v1::JobRequest, v1::SignedEnvelope> MakeJob(int n, uint32_t max_tokens,
-                                                        int64_t deadline_ms_from_now) {
+                                                        int64_t deadline_ms_from_now,
+                                                        uint64_t min_gpu_vram_bytes = 0) {
     client::JobSpec spec;
     std::copy(kModel.begin(), kModel.end(), spec.model.begin());
     spec.kind = v1::GENERATE;
     for (int i = 0; i < n; ++i) spec.inputs.push_back({"prompt number " + std::to_string(i), ""});
     spec.generation.set_max_tokens(max_tokens);
     spec.max_price_per_mtok_micros = 1000;
+    spec.min_gpu_vram_bytes = min_gpu_vram_bytes;
     v1::JobRequest request = client::BuildJobRequest(spec, aggregator_.id(), clock_.NowMs());
     request.set_deadline_ms(clock_.NowMs() + deadline_ms_from_now);
     v1::SignedEnvelope envelope = net::SignClaim(request, client_, clock_);
@@ -265,6 +268,36 @@ TEST_F(CoordinatorTest, NoProviderForTheModelFailsAfterTheGracePeriod) {
   ASSERT_TRUE(got.have_summary);
   EXPECT_FALSE(got.summary.complete());
   EXPECT_NE(got.summary.failure().find("no provider"), std::string::npos) << got.summary.failure();
+}
+
+TEST_F(CoordinatorTest, AHardwareRequirementKeepsTheJobOnProvidersThatMeetIt) {
+  AddProvider({});                         // CPU only
+  AddProvider({}, uint64_t{8} << 30);      // a GPU too small
+  const NodeId big_gpu = AddProvider({}, uint64_t{24} << 30);
+  StartCoordinator(FastSettings());
+  FlushPending();
+  auto [request, envelope] = MakeJob(20, 4, 30000, uint64_t{16} << 30);
+  Collected got = RunJob(request, envelope);
+  ASSERT_TRUE(got.have_summary);
+  EXPECT_TRUE(got.summary.complete()) << got.summary.failure();
+  ASSERT_FALSE(got.shards.empty());
+  for (const v1::ShardDone& shard : got.shards) {
+    EXPECT_EQ(shard.provider_id(), std::string(big_gpu.bytes.begin(), big_gpu.bytes.end()));
+  }
+  ExpectVerifiedInOrder(request, got);
+}
+
+TEST_F(CoordinatorTest, NoProviderWithTheHardwareFailsNamingIt) {
+  AddProvider({}, uint64_t{8} << 30);
+  StartCoordinator(FastSettings());
+  FlushPending();
+  auto [request, envelope] = MakeJob(5, 4, 30000, uint64_t{16} << 30);
+  Collected got = RunJob(request, envelope);
+  ASSERT_TRUE(got.have_summary);
+  EXPECT_FALSE(got.summary.complete());
+  EXPECT_NE(got.summary.failure().find("with a GPU of 16384 MiB or more"), std::string::npos)
+      << got.summary.failure();
+  EXPECT_EQ(got.summary.inputs_done(), 0u);
 }
 
 TEST_F(CoordinatorTest, RestartedCoordinatorResumesWithoutRedoingStoredShards) {

@@ -25,6 +25,10 @@ void ProviderPool::UpdateListing(const std::string& model_hash,
       p.speed = SpeedEstimate(
           GuessUnitsPerSecond(gpu_bandwidth, settings_.cpu_bandwidth_guess_bytes_per_s));
     }
+    p.max_gpu_vram_bytes = 0;
+    for (const v1::GpuInfo& gpu : r.record.hardware().gpus()) {
+      p.max_gpu_vram_bytes = std::max(p.max_gpu_vram_bytes, gpu.vram_bytes());
+    }
     p.address = r.record.addresses(0);
     p.price_by_model[model_hash] = offer->price_per_mtok_micros();
     p.model_bytes_by_model[model_hash] = offer->size_bytes();
@@ -39,33 +43,38 @@ void ProviderPool::UpdateListing(const std::string& model_hash,
 
 void ProviderPool::Upsert(const PoolProvider& provider) { providers_[provider.id] = provider; }
 
-bool ProviderPool::Eligible(const PoolProvider& p, const std::string& model_hash,
-                            uint64_t max_price) const {
-  auto price = p.price_by_model.find(model_hash);
-  return price != p.price_by_model.end() && price->second <= max_price;
+JobNeeds JobNeeds::Of(const v1::JobRequest& request) {
+  return {request.model_hash(), request.max_price_per_mtok_micros(), request.min_gpu_vram_bytes()};
 }
 
-double ProviderPool::Score(const PoolProvider& p, const std::string& model_hash,
-                           uint64_t max_price) const {
+bool ProviderPool::Eligible(const PoolProvider& p, const JobNeeds& needs) const {
+  auto price = p.price_by_model.find(needs.model_hash);
+  return price != p.price_by_model.end() && price->second <= needs.max_price &&
+         p.max_gpu_vram_bytes >= needs.min_gpu_vram_bytes;
+}
+
+double ProviderPool::Score(const PoolProvider& p, const JobNeeds& needs) const {
   // Laplace-smoothed success rate, squared so that a failing provider sinks quickly; speed
   // shared among the shards it already runs; a cheaper price within the offer breaks ties.
   const double reliability = (p.completed + 1.0) / (p.completed + p.failed + 2.0);
   const double price_share =
-      max_price ? static_cast<double>(p.price_by_model.at(model_hash)) / max_price : 0;
+      needs.max_price
+          ? static_cast<double>(p.price_by_model.at(needs.model_hash)) / needs.max_price
+          : 0;
   return reliability * reliability * p.speed.units_per_s() / (1.0 + p.in_flight) *
          (1.5 - 0.5 * price_share);
 }
 
-std::optional<NodeId> ProviderPool::Pick(const std::string& model_hash, uint64_t max_price,
-                                         int64_t now_ms, const std::set<NodeId>& exclude) const {
+std::optional<NodeId> ProviderPool::Pick(const JobNeeds& needs, int64_t now_ms,
+                                         const std::set<NodeId>& exclude) const {
   const PoolProvider* best = nullptr;
   double best_score = 0;
   for (const auto& [id, p] : providers_) {
     if (p.in_flight >= settings_.max_in_flight_per_provider || p.cooldown_until_ms > now_ms ||
-        !Eligible(p, model_hash, max_price) || exclude.count(id)) {
+        !Eligible(p, needs) || exclude.count(id)) {
       continue;
     }
-    const double score = Score(p, model_hash, max_price);
+    const double score = Score(p, needs);
     if (!best || score > best_score) {
       best = &p;
       best_score = score;
@@ -75,15 +84,14 @@ std::optional<NodeId> ProviderPool::Pick(const std::string& model_hash, uint64_t
   return best->id;
 }
 
-std::vector<NodeId> ProviderPool::Ranked(const std::string& model_hash, uint64_t max_price,
-                                         int64_t now_ms) const {
+std::vector<NodeId> ProviderPool::Ranked(const JobNeeds& needs, int64_t now_ms) const {
   std::vector<std::pair<double, NodeId>> scored;
   for (const auto& [id, p] : providers_) {
     if (p.in_flight >= settings_.max_in_flight_per_provider || p.cooldown_until_ms > now_ms ||
-        !Eligible(p, model_hash, max_price)) {
+        !Eligible(p, needs)) {
       continue;
     }
-    scored.emplace_back(Score(p, model_hash, max_price), id);
+    scored.emplace_back(Score(p, needs), id);
   }
   std::stable_sort(scored.begin(), scored.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
@@ -93,10 +101,9 @@ std::vector<NodeId> ProviderPool::Ranked(const std::string& model_hash, uint64_t
   return ranked;
 }
 
-bool ProviderPool::AnyEligible(const std::string& model_hash, uint64_t max_price,
-                               const std::set<NodeId>& exclude) const {
+bool ProviderPool::AnyEligible(const JobNeeds& needs, const std::set<NodeId>& exclude) const {
   return std::any_of(providers_.begin(), providers_.end(), [&](const auto& entry) {
-    return !exclude.count(entry.first) && Eligible(entry.second, model_hash, max_price);
+    return !exclude.count(entry.first) && Eligible(entry.second, needs);
   });
 }
 

@@ -13,6 +13,7 @@
 #include "aggregator/cost_model.h"
 #include "core/identity.h"
 #include "discovery/record_validation.h"
+#include "infernet/v1/aggregator.pb.h"
 
 namespace infernet::aggregator {
 
@@ -21,12 +22,22 @@ struct PoolProvider {
   std::string address;                                   // gRPC "host:port"
   std::map<std::string, uint64_t> price_by_model;        // listed models → price per Mtok
   std::map<std::string, uint64_t> model_bytes_by_model;  // listed models → file size
+  uint64_t max_gpu_vram_bytes = 0;                       // its largest GPU's memory (0: none)
   SpeedEstimate speed{1.0};
   uint32_t in_flight = 0;
   uint64_t completed = 0;
   uint64_t failed = 0;
   uint32_t consecutive_failures = 0;
   int64_t cooldown_until_ms = 0;  // after a failure: no new work before this
+};
+
+// What a job asks of the providers that may run it.
+struct JobNeeds {
+  std::string model_hash;
+  uint64_t max_price = 0;           // per Mtok
+  uint64_t min_gpu_vram_bytes = 0;  // 0: any hardware
+  static JobNeeds Of(const v1::JobRequest& request);
+  auto operator<=>(const JobNeeds&) const = default;
 };
 
 struct PoolSettings {
@@ -47,17 +58,15 @@ class ProviderPool {
   // Adds or replaces one provider directly (tests, benchmarks, static configuration).
   void Upsert(const PoolProvider& provider);
 
-  // The best eligible provider for a job on `model_hash` with `max_price`, not in `exclude`, with
-  // a free slot and not cooling down; nullopt when none is.
-  std::optional<NodeId> Pick(const std::string& model_hash, uint64_t max_price, int64_t now_ms,
+  // The best eligible provider (listing the model, within the price, with the hardware asked
+  // for) not in `exclude`, with a free slot and not cooling down; nullopt when none is.
+  std::optional<NodeId> Pick(const JobNeeds& needs, int64_t now_ms,
                              const std::set<NodeId>& exclude) const;
   // Every eligible provider with a free slot, not cooling down, best first (one scan; the
   // coordinator hands out a pass's slots from it instead of scanning per dispatch).
-  std::vector<NodeId> Ranked(const std::string& model_hash, uint64_t max_price,
-                             int64_t now_ms) const;
+  std::vector<NodeId> Ranked(const JobNeeds& needs, int64_t now_ms) const;
   // Whether any listed provider could ever take the job (ignoring slots and cooldowns).
-  bool AnyEligible(const std::string& model_hash, uint64_t max_price,
-                   const std::set<NodeId>& exclude) const;
+  bool AnyEligible(const JobNeeds& needs, const std::set<NodeId>& exclude) const;
 
   PoolProvider* Find(const NodeId& id);
   const PoolProvider* Find(const NodeId& id) const;
@@ -71,8 +80,8 @@ class ProviderPool {
   size_t size() const { return providers_.size(); }
 
  private:
-  bool Eligible(const PoolProvider& p, const std::string& model_hash, uint64_t max_price) const;
-  double Score(const PoolProvider& p, const std::string& model_hash, uint64_t max_price) const;
+  bool Eligible(const PoolProvider& p, const JobNeeds& needs) const;
+  double Score(const PoolProvider& p, const JobNeeds& needs) const;
 
   PoolSettings settings_;
   std::map<NodeId, PoolProvider> providers_;

@@ -153,6 +153,9 @@ int Run(const std::string& model_path, int prompts, int max_tokens, int threads,
   auto aggregator_channel = net::DialNode(client_id, aggregator_id.id(), aggregator_address);
   if (!aggregator_channel.ok()) return 1;
   uint32_t last_shards = 0, last_dispatches = 0, last_retries = 0;
+  // Where C's time goes: the provider computing (its signed timing, started → finished) vs. the
+  // rest (dispatch, queueing, transport, verification, merge).
+  std::vector<double> provider_busy_s;
   auto run_aggregated = [&]() -> Result<std::vector<v1::TaskOutput>> {
     INFERNET_ASSIGN_OR_RETURN(
         client::AggregatedJob done,
@@ -162,6 +165,11 @@ int Run(const std::string& model_path, int prompts, int max_tokens, int threads,
     last_shards = done.summary.shards();
     last_dispatches = done.summary.dispatches();
     last_retries = done.summary.retries();
+    int64_t busy_ms = 0;
+    for (const client::VerifiedShard& shard : done.shards) {
+      busy_ms += shard.result.timing().finished_ms() - shard.result.timing().started_ms();
+    }
+    provider_busy_s.push_back(static_cast<double>(busy_ms) / 1000);
     std::vector<v1::TaskOutput> outputs;
     for (auto& o : done.outputs) outputs.push_back(*o);
     return outputs;
@@ -190,6 +198,7 @@ int Run(const std::string& model_path, int prompts, int max_tokens, int threads,
     if (r < 0) {
       engine_tokens = Tokens(*a);
       for (const auto& t : engine_tokens) generated += t.size();
+      provider_busy_s.clear();
       continue;
     }
     engine_s.push_back(Seconds(t1 - t0));
@@ -198,11 +207,11 @@ int Run(const std::string& model_path, int prompts, int max_tokens, int threads,
     std::fprintf(stderr,
                  "  repetition %d: engine %.3f s, client->provider %.3f s (%+.2f %%), "
                  "client->aggregator->provider %.3f s (%+.2f %%, %u shards, %u dispatches, "
-                 "%u retries)\n",
+                 "%u retries, provider computing %.3f s)\n",
                  r + 1, engine_s.back(), remote_s.back(),
                  100 * (remote_s.back() / engine_s.back() - 1), aggregated_s.back(),
                  100 * (aggregated_s.back() / engine_s.back() - 1), last_shards, last_dispatches,
-                 last_retries);
+                 last_retries, provider_busy_s.back());
   }
   coordinator.Stop();
   std::filesystem::remove_all(state);
@@ -221,6 +230,7 @@ int Run(const std::string& model_path, int prompts, int max_tokens, int threads,
       {"overhead", b / a - 1},         {"tokens_identical", true},
       {"aggregated_s", aggregated_s},  {"aggregated_median_s", c},
       {"aggregated_overhead", c / a - 1}, {"aggregated_shards", last_shards},
+      {"aggregated_provider_busy_s", provider_busy_s},
       {"target_shard_ms", target_shard_ms}};
   std::cout << line.dump() << std::endl;
   return 0;

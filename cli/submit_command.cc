@@ -113,6 +113,7 @@ int RunSubmit(const SubmitFlags& flags) {
     }
     discovery::ProviderQuery query;
     query.model_hash.assign(reinterpret_cast<const char*>(job->model.data()), job->model.size());
+    query.min_gpu_vram_bytes = job->min_gpu_vram_bytes;
     query.timeout =
         std::chrono::milliseconds(static_cast<int64_t>(flags.discovery_timeout_s * 1000));
     auto found = network->FindProviders(query);
@@ -123,6 +124,7 @@ int RunSubmit(const SubmitFlags& flags) {
       return ReportFailure(Status::NotFound(
           "no provider offers model " + HexEncode(job->model) + " within max_price_per_mtok " +
           std::to_string(job->max_price_per_mtok_micros) +
+          (job->min_gpu_vram_bytes ? " with a GPU of at least min_gpu_vram_gb" : "") +
           (too_expensive > 0 ? " (" + std::to_string(too_expensive) + " ask more)" : "")));
     }
   }

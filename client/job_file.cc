@@ -105,6 +105,7 @@ const std::set<std::string>& KnownFields() {
                                                "pooling",
                                                "max_price_per_mtok",
                                                "deadline_seconds",
+                                               "min_gpu_vram_gb",
                                                "provider",
                                                "aggregator"};
   return fields;
@@ -181,6 +182,13 @@ Result<JobSpec> ParseJob(std::string_view text, const std::filesystem::path& bas
         uint64_t seconds, ParseUnsigned(job["deadline_seconds"], "deadline_seconds", 7 * 86400));
     if (seconds == 0) return FieldError("deadline_seconds", "must be positive");
     spec.deadline_seconds = static_cast<int64_t>(seconds);
+  }
+  if (job.contains("min_gpu_vram_gb")) {
+    const json& gb = job["min_gpu_vram_gb"];
+    if (!gb.is_number() || gb.get<double>() < 0 || gb.get<double>() > 1 << 20) {
+      return FieldError("min_gpu_vram_gb", "must be a number of GiB between 0 and 1048576");
+    }
+    spec.min_gpu_vram_bytes = static_cast<uint64_t>(gb.get<double>() * (uint64_t{1} << 30));
   }
   if (job.contains("provider")) {
     INFERNET_ASSIGN_OR_RETURN(spec.provider, ParseEndpoint(job["provider"], "provider"));

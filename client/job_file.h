@@ -11,6 +11,7 @@
 //     "pooling": "mean" | "last",        // embed only (default mean)
 //     "max_price_per_mtok": 1000,        // integer micro-units per million tokens (required)
 //     "deadline_seconds": 600,           // from submission (default 600)
+//     "min_gpu_vram_gb": 24,             // optional: only providers with a GPU this large (GiB)
 //     "provider": {"id": "<64 hex>", "address": "host:port"}   // optional: a direct job
 //     "aggregator": {"id": "<64 hex>", "address": "host:port"} // optional: through an aggregator
 //   }
@@ -57,6 +58,7 @@ struct JobSpec {
   v1::Pooling pooling = v1::MEAN;   // embed only
   uint64_t max_price_per_mtok_micros = 0;
   int64_t deadline_seconds = 600;
+  uint64_t min_gpu_vram_bytes = 0;  // 0: any provider, CPU-only ones included
   std::optional<ProviderEndpoint> provider;
   std::optional<ProviderEndpoint> aggregator;
 };

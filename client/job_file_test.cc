@@ -1,4 +1,6 @@
 #include "client/job_file.h"
+#include "client/job_request_fill.h"
+#include "infernet/v1/aggregator.pb.h"
 
 #include <gtest/gtest.h>
 
@@ -80,6 +82,21 @@ TEST_F(JobFileTest, ParsesEmbedAndScoreInputs) {
   auto score = Parse(Job("score"), "{\"prompt\": \"The sky is\", \"continuation\": \" blue\"}\n");
   ASSERT_TRUE(score.ok()) << score.status().ToString();
   EXPECT_EQ(score->inputs[0].continuation, " blue");
+}
+
+TEST_F(JobFileTest, HardwareRequirementIsInGiBAndReachesTheJobRequest) {
+  auto spec = Parse(Job("generate", ", \"min_gpu_vram_gb\": 1.5"));
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->min_gpu_vram_bytes, uint64_t{3} << 29);
+  v1::JobRequest request;
+  FillFromJob(*spec, 0, &request);
+  EXPECT_EQ(request.min_gpu_vram_bytes(), uint64_t{3} << 29);
+  auto any = Parse(Job("generate"));
+  ASSERT_TRUE(any.ok());
+  EXPECT_EQ(any->min_gpu_vram_bytes, 0u);
+  ExpectError(Parse(Job("generate", ", \"min_gpu_vram_gb\": -1")), "\"min_gpu_vram_gb\" must be");
+  ExpectError(Parse(Job("generate", ", \"min_gpu_vram_gb\": \"24\"")),
+              "\"min_gpu_vram_gb\" must be");
 }
 
 TEST_F(JobFileTest, ErrorsNameTheField) {

@@ -25,6 +25,10 @@ void FillFromJob(const JobSpec& job, int64_t now_ms, Request* request) {
   if (job.kind == v1::EMBED) request->set_pooling(job.pooling);
   request->set_max_price_per_mtok_micros(job.max_price_per_mtok_micros);
   request->set_deadline_ms(now_ms + job.deadline_seconds * 1000);
+  // A task goes to one chosen provider; only a job still has providers to choose among.
+  if constexpr (requires { request->set_min_gpu_vram_bytes(uint64_t{0}); }) {
+    request->set_min_gpu_vram_bytes(job.min_gpu_vram_bytes);
+  }
 }
 
 }  // namespace infernet::client
