@@ -5,13 +5,18 @@
 // client -> aggregator -> that provider: an aggregator (coordinator, SQLite job store, gRPC over
 // TLS both ways) sharding the job, the client verifying every shard end to end. A, B and C
 // alternate; each reports seconds, and B / A - 1, C / A - 1 are the overheads. B's and C's tokens
-// must equal A's.
+// must equal A's. To tell coordination from sharding and from this machine's run-to-run noise,
+// (D) runs the engine alone again on exactly C's shards (one task per shard, in order), and C's
+// wall time is split into the provider's computing (its signed started → finished times) and the
+// rest (dispatch, queueing gaps, transport, verification, merge).
 //
 //   infernet_direct_job_bench --model FILE [--prompts 8] [--max-tokens 64] [--threads 2]
 //                             [--repetitions 3] [--target-shard-ms 2000]
 // One JSON line on stdout, a summary on stderr. The TLS channel is set up once before the timed
 // runs (as a client keeps its channel); the first run of each kind is an untimed warm-up.
 #include <CLI/CLI.hpp>
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -38,6 +43,16 @@ namespace {
 
 double Seconds(std::chrono::steady_clock::duration d) {
   return std::chrono::duration<double>(d).count();
+}
+
+// CPU seconds (user + system) of this whole process so far: every thread of the client, the
+// aggregator and the provider. Unlike wall time it does not count time the hypervisor gave to
+// other guests, which on these shared machines varies run to run by ±10 %.
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return s(usage.ru_utime) + s(usage.ru_stime);
 }
 
 double Median(std::vector<double> v) {
@@ -153,6 +168,7 @@ int Run(const std::string& model_path, int prompts, int max_tokens, int threads,
   auto aggregator_channel = net::DialNode(client_id, aggregator_id.id(), aggregator_address);
   if (!aggregator_channel.ok()) return 1;
   uint32_t last_shards = 0, last_dispatches = 0, last_retries = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> last_plan;  // C's shards: (first input, count)
   // Where C's time goes: the provider computing (its signed timing, started → finished) vs. the
   // rest (dispatch, queueing, transport, verification, merge).
   std::vector<double> provider_busy_s;
@@ -166,8 +182,10 @@ int Run(const std::string& model_path, int prompts, int max_tokens, int threads,
     last_dispatches = done.summary.dispatches();
     last_retries = done.summary.retries();
     int64_t busy_ms = 0;
+    last_plan.clear();
     for (const client::VerifiedShard& shard : done.shards) {
       busy_ms += shard.result.timing().finished_ms() - shard.result.timing().started_ms();
+      last_plan.emplace_back(shard.first_index, shard.count);
     }
     provider_busy_s.push_back(static_cast<double>(busy_ms) / 1000);
     std::vector<v1::TaskOutput> outputs;
@@ -175,24 +193,50 @@ int Run(const std::string& model_path, int prompts, int max_tokens, int threads,
     return outputs;
   };
 
-  std::vector<double> engine_s, remote_s, aggregated_s;
+  // D: the engine alone, one task per shard of C's plan.
+  auto run_engine_sharded = [&]() -> Result<std::vector<v1::TaskOutput>> {
+    std::vector<v1::TaskOutput> outputs;
+    for (const auto& [first, count] : last_plan) {
+      v1::TaskRequest shard = request;
+      shard.clear_inputs();
+      for (uint32_t i = first; i < first + count; ++i) *shard.add_inputs() = request.inputs(i);
+      INFERNET_ASSIGN_OR_RETURN(provider::ExecutionSummary summary,
+                                provider::ExecuteTask(*(*loaded)->model, shard, limits, {}));
+      for (auto& o : summary.outputs) outputs.push_back(std::move(o));
+    }
+    return outputs;
+  };
+
+  std::vector<double> engine_s, remote_s, aggregated_s, sharded_s, ratio_b, ratio_c, ratio_d;
+  std::vector<double> cpu_ratio_b, cpu_ratio_c;  // process CPU of B and C over A's, minus 1
   std::vector<std::vector<uint32_t>> engine_tokens;
   uint64_t generated = 0;
   for (int r = -1; r < repetitions; ++r) {  // r = -1: warm-up (model load, TLS handshake)
+    const double cpu0 = ProcessCpuSeconds();
     const auto t0 = std::chrono::steady_clock::now();
     auto a = run_engine();
     const auto t1 = std::chrono::steady_clock::now();
+    const double cpu1 = ProcessCpuSeconds();
     auto b = run_remote();
     const auto t2 = std::chrono::steady_clock::now();
+    const double cpu2 = ProcessCpuSeconds();
     auto c = run_aggregated();
     const auto t3 = std::chrono::steady_clock::now();
-    if (!a.ok() || !b.ok() || !c.ok()) {
+    const double cpu3 = ProcessCpuSeconds();
+    auto d = c.ok() ? run_engine_sharded() : Result<std::vector<v1::TaskOutput>>(c.status());
+    const auto t4 = std::chrono::steady_clock::now();
+    if (!a.ok() || !b.ok() || !c.ok() || !d.ok()) {
       std::cerr << "run failed: "
-                << (!a.ok() ? a.status() : !b.ok() ? b.status() : c.status()).ToString() << "\n";
+                << (!a.ok()   ? a.status()
+                    : !b.ok() ? b.status()
+                    : !c.ok() ? c.status()
+                              : d.status())
+                       .ToString()
+                << "\n";
       return 1;
     }
-    if (Tokens(*a) != Tokens(*b) || Tokens(*a) != Tokens(*c)) {
-      std::cerr << "provider or aggregated tokens differ from the engine's\n";
+    if (Tokens(*a) != Tokens(*b) || Tokens(*a) != Tokens(*c) || Tokens(*a) != Tokens(*d)) {
+      std::cerr << "provider, aggregated or sharded tokens differ from the engine's\n";
       return 1;
     }
     if (r < 0) {
@@ -204,25 +248,44 @@ int Run(const std::string& model_path, int prompts, int max_tokens, int threads,
     engine_s.push_back(Seconds(t1 - t0));
     remote_s.push_back(Seconds(t2 - t1));
     aggregated_s.push_back(Seconds(t3 - t2));
+    sharded_s.push_back(Seconds(t4 - t3));
+    cpu_ratio_b.push_back((cpu2 - cpu1) / (cpu1 - cpu0) - 1);
+    cpu_ratio_c.push_back((cpu3 - cpu2) / (cpu1 - cpu0) - 1);
+    ratio_b.push_back(remote_s.back() / engine_s.back() - 1);
+    ratio_c.push_back(aggregated_s.back() / engine_s.back() - 1);
+    ratio_d.push_back(sharded_s.back() / engine_s.back() - 1);
     std::fprintf(stderr,
                  "  repetition %d: engine %.3f s, client->provider %.3f s (%+.2f %%), "
                  "client->aggregator->provider %.3f s (%+.2f %%, %u shards, %u dispatches, "
-                 "%u retries, provider computing %.3f s)\n",
-                 r + 1, engine_s.back(), remote_s.back(),
-                 100 * (remote_s.back() / engine_s.back() - 1), aggregated_s.back(),
-                 100 * (aggregated_s.back() / engine_s.back() - 1), last_shards, last_dispatches,
-                 last_retries, provider_busy_s.back());
+                 "%u retries, provider computing %.3f s, rest %.3f s), engine on C's shards "
+                 "%.3f s (%+.2f %%); CPU time vs the engine's: B %+.2f %%, C %+.2f %%\n",
+                 r + 1, engine_s.back(), remote_s.back(), 100 * ratio_b.back(),
+                 aggregated_s.back(), 100 * ratio_c.back(), last_shards, last_dispatches,
+                 last_retries, provider_busy_s.back(), aggregated_s.back() - provider_busy_s.back(),
+                 sharded_s.back(), 100 * ratio_d.back(), 100 * cpu_ratio_b.back(),
+                 100 * cpu_ratio_c.back());
   }
   coordinator.Stop();
   std::filesystem::remove_all(state);
-  const double a = Median(engine_s), b = Median(remote_s), c = Median(aggregated_s);
+  const double a = Median(engine_s), b = Median(remote_s), c = Median(aggregated_s),
+               d = Median(sharded_s);
+  std::vector<double> rest_share;  // C's time not spent computing at the provider, per run
+  for (size_t i = 0; i < aggregated_s.size(); ++i) {
+    rest_share.push_back(1 - provider_busy_s[i] / aggregated_s[i]);
+  }
   std::fprintf(stderr,
                "%d prompts x %d tokens (%llu generated), %d threads: engine %.3f s (%.1f tok/s), "
                "client->provider %.3f s (%.1f tok/s), overhead %+.2f %%; "
-               "client->aggregator->provider %.3f s, overhead %+.2f %% (medians of %d)\n",
+               "client->aggregator->provider %.3f s, overhead %+.2f %%; engine on C's shards "
+               "%.3f s, %+.2f %% (medians of %d)\n"
+               "median of paired ratios to the engine: B %+.2f %%, C %+.2f %%, D %+.2f %%; "
+               "C's time outside the provider's computing: median %.3f %%; "
+               "process CPU time vs the engine's (median): B %+.2f %%, C %+.2f %%\n",
                prompts, max_tokens, static_cast<unsigned long long>(generated), threads, a,
-               generated / a, b, generated / b, 100 * (b / a - 1), c, 100 * (c / a - 1),
-               repetitions);
+               generated / a, b, generated / b, 100 * (b / a - 1), c, 100 * (c / a - 1), d,
+               100 * (d / a - 1), repetitions, 100 * Median(ratio_b), 100 * Median(ratio_c),
+               100 * Median(ratio_d), 100 * Median(rest_share), 100 * Median(cpu_ratio_b),
+               100 * Median(cpu_ratio_c));
   nlohmann::json line = {
       {"model", model_path},           {"prompts", prompts},      {"max_tokens", max_tokens},
       {"generated_tokens", generated}, {"threads", threads},      {"engine_s", engine_s},
@@ -231,6 +294,14 @@ int Run(const std::string& model_path, int prompts, int max_tokens, int threads,
       {"aggregated_s", aggregated_s},  {"aggregated_median_s", c},
       {"aggregated_overhead", c / a - 1}, {"aggregated_shards", last_shards},
       {"aggregated_provider_busy_s", provider_busy_s},
+      {"sharded_engine_s", sharded_s},   {"sharded_engine_median_s", d},
+      {"paired_overhead_median", Median(ratio_b)},
+      {"paired_aggregated_overhead_median", Median(ratio_c)},
+      {"paired_sharded_engine_overhead_median", Median(ratio_d)},
+      {"aggregated_rest_share_median", Median(rest_share)},
+      {"cpu_overhead", cpu_ratio_b},   {"aggregated_cpu_overhead", cpu_ratio_c},
+      {"cpu_overhead_median", Median(cpu_ratio_b)},
+      {"aggregated_cpu_overhead_median", Median(cpu_ratio_c)},
       {"target_shard_ms", target_shard_ms}};
   std::cout << line.dump() << std::endl;
   return 0;
