@@ -45,6 +45,39 @@ Collected Drain(JobEventQueue& queue, int64_t timeout_ms = 30000) {
   return c;
 }
 
+// Discovery as the coordinator sees it: the records of the providers listed now.
+class FakeListing {
+ public:
+  void List(const PoolProvider& p) {
+    std::lock_guard lock(mutex_);
+    discovery::ProviderRecord r;
+    r.node_id = p.id;
+    r.record.add_addresses(p.address);
+    v1::ModelOffer* offer = r.record.add_models();
+    offer->set_model_hash(kModel);
+    offer->set_price_per_mtok_micros(p.price_by_model.at(kModel));
+    offer->set_size_bytes(kModelBytes);
+    records_[p.id] = r;
+  }
+  void Drop(const NodeId& id) {
+    std::lock_guard lock(mutex_);
+    records_.erase(id);
+  }
+  ProviderSource Source() {
+    return [this](const std::string& model) -> Result<std::vector<discovery::ProviderRecord>> {
+      std::lock_guard lock(mutex_);
+      std::vector<discovery::ProviderRecord> out;
+      if (model != kModel) return out;
+      for (const auto& [id, r] : records_) out.push_back(r);
+      return out;
+    };
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<NodeId, discovery::ProviderRecord> records_;
+};
+
 class CoordinatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -64,10 +97,10 @@ class CoordinatorTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void StartCoordinator(CoordinatorSettings settings) {
+  void StartCoordinator(CoordinatorSettings settings, ProviderSource source = {}) {
     if (!providers_) providers_ = std::make_unique<InProcessProviders>(clock_, 2);
     coordinator_ = std::make_unique<Coordinator>(aggregator_, clock_, *store_, *providers_,
-                                                 ProviderSource{}, settings);
+                                                 std::move(source), settings);
     ASSERT_TRUE(coordinator_->Start().ok());
   }
 
@@ -142,6 +175,7 @@ class CoordinatorTest : public ::testing::Test {
   std::unique_ptr<InProcessProviders> providers_;
   std::unique_ptr<Coordinator> coordinator_;
   std::vector<PoolProvider> pending_;
+  FakeListing listing_;  // a coordinator's source may read it until TearDown stops it
 };
 
 CoordinatorSettings FastSettings() {
@@ -298,6 +332,42 @@ TEST_F(CoordinatorTest, NoProviderWithTheHardwareFailsNamingIt) {
   EXPECT_NE(got.summary.failure().find("with a GPU of 16384 MiB or more"), std::string::npos)
       << got.summary.failure();
   EXPECT_EQ(got.summary.inputs_done(), 0u);
+}
+
+TEST_F(CoordinatorTest, AProviderGoneFromTheDhtGetsNoMoreShards) {
+  const NodeId leaves = AddProvider({.us_per_token = 5000});
+  const NodeId stays = AddProvider({.us_per_token = 5000});
+  CoordinatorSettings settings = FastSettings();
+  settings.target_shard_ms = 2;  // one input (40 ms) per shard: both providers get work at once
+  settings.listing_refresh_ms = 20;
+  listing_.List(entries_.at(leaves));
+  listing_.List(entries_.at(stays));
+  StartCoordinator(settings, listing_.Source());
+  FlushPending();
+
+  auto [first, first_envelope] = MakeJob(20, 8, 30000);
+  Collected got = RunJob(first, first_envelope);
+  ASSERT_TRUE(got.have_summary && got.summary.complete()) << got.summary.failure();
+  ASSERT_GT(providers_->started(leaves), 0u);  // both providers were used while listed
+
+  // Its record expires. A job submitted now refreshes the listing at once; until that lands
+  // (asynchronously) the first pass may still hand the leaver its in-flight slots, but no more.
+  listing_.Drop(leaves);
+  const uint64_t before = providers_->started(leaves);
+  auto [second, second_envelope] = MakeJob(40, 8, 30000);
+  got = RunJob(second, second_envelope);
+  ASSERT_TRUE(got.have_summary);
+  EXPECT_TRUE(got.summary.complete()) << got.summary.failure();
+  EXPECT_EQ(got.outputs.size(), 40u);
+  ExpectVerifiedInOrder(second, got);
+  EXPECT_LE(providers_->started(leaves) - before,
+            uint64_t{FastSettings().pool.max_in_flight_per_provider});
+  uint32_t on_stays = 0;
+  for (const v1::ShardDone& shard : got.shards) {
+    if (shard.provider_id() == std::string(stays.bytes.begin(), stays.bytes.end()))
+      on_stays += shard.count();
+  }
+  EXPECT_GE(on_stays, 40u - FastSettings().pool.max_in_flight_per_provider);
 }
 
 TEST_F(CoordinatorTest, RestartedCoordinatorResumesWithoutRedoingStoredShards) {
