@@ -5,7 +5,13 @@
 //
 //   infernet_discovery_bench [--nodes 20,100,500] [--providers 5] [--repetitions 20]
 //                            [--nodes-per-process 200] [--client-exit end-of-size|after-lookup]
-// Prints one JSON line per network size on stdout.
+//                            [--addresses shared|distinct]
+// Prints one JSON line per network size on stdout. With --addresses distinct every node binds an
+// address of its own in 127.0.0.0/8 (127.B.x.y: B = 1 + the process's slice, 250 for clients)
+// instead of all sharing 127.0.0.1. That network does not form with OpenDHT 2.4: it rewrites
+// every loopback address in a received node list to the sender's IP (network_engine.cpp,
+// deserializeNodes), so nodes learn wrong addresses; the mode is kept to reproduce that finding
+// (docs/benchmarks.md, "Discovery"). Distinct hosts need network namespaces.
 //
 // Why several processes: OpenDHT 2.4 waits on its sockets with select(), whose fd_set only holds
 // descriptors below FD_SETSIZE (1024); each node uses about three, so one process aborts ("bit
@@ -75,9 +81,21 @@ double Percentile(std::vector<double> values, double p) {
   return values[index];
 }
 
-DhtNodeOptions LoopbackOptions() {
+// Where this process's nodes bind: all on 127.0.0.1, or each on its own loopback address in
+// block `g_address_block` (--addresses distinct).
+bool g_distinct_addresses = false;
+unsigned g_address_block = 1;
+constexpr unsigned kClientAddressBlock = 250;
+
+std::string NodeAddress(unsigned block, size_t k) {
+  if (!g_distinct_addresses) return "127.0.0.1";
+  return "127." + std::to_string(block) + "." + std::to_string(k / 250) + "." +
+         std::to_string(k % 250 + 1);
+}
+
+DhtNodeOptions LoopbackOptions(const std::string& address) {
   DhtNodeOptions options;
-  options.bind_address = "127.0.0.1";
+  options.bind_address = address;
   options.port = 0;
   options.max_requests_per_peer_per_s = -1;  // every node shares 127.0.0.1
   options.replace_policy = SameSignerReplaces;
@@ -99,13 +117,15 @@ class NodeSlice {
     std::string peer = bootstrap;
     for (size_t i = 0; i < count; ++i) {
       auto node = std::make_unique<DhtNode>();
-      INFERNET_RETURN_IF_ERROR(node->Start(LoopbackOptions()));
+      const std::string address = NodeAddress(g_address_block, i);
+      INFERNET_RETURN_IF_ERROR(node->Start(LoopbackOptions(address)));
       if (peer.empty()) {
-        peer = "127.0.0.1:" + std::to_string(node->port());
+        peer = address + ":" + std::to_string(node->port());
       } else {
         INFERNET_RETURN_IF_ERROR(node->Bootstrap({peer}));
       }
       nodes_.push_back(std::move(node));
+      addresses_.push_back(address);
     }
     return Status::Ok();
   }
@@ -144,10 +164,15 @@ class NodeSlice {
   }
 
   DhtNode& node(size_t index) { return *nodes_.at(index); }
+  // "address:port" of node `index`, to bootstrap off.
+  std::string endpoint(size_t index) const {
+    return addresses_.at(index) + ":" + std::to_string(nodes_.at(index)->port());
+  }
   size_t size() const { return nodes_.size(); }
 
  private:
   std::vector<std::unique_ptr<DhtNode>> nodes_;
+  std::vector<std::string> addresses_;
   std::vector<std::unique_ptr<NodeIdentity>> identities_;
   std::vector<std::unique_ptr<RecordPublisher>> publishers_;
 };
@@ -191,7 +216,8 @@ int RunChild(size_t count, const std::string& bootstrap) {
 // A child process hosting one slice; killed and reaped by the destructor if still running.
 class ChildProcess {
  public:
-  static Result<std::unique_ptr<ChildProcess>> Spawn(size_t count, const std::string& bootstrap) {
+  static Result<std::unique_ptr<ChildProcess>> Spawn(size_t count, const std::string& bootstrap,
+                                                     unsigned address_block) {
     int to_child[2], from_child[2];
     if (pipe2(to_child, O_CLOEXEC) != 0) return Status::Io("pipe2 failed");
     if (pipe2(from_child, O_CLOEXEC) != 0) {
@@ -204,11 +230,16 @@ class ChildProcess {
     posix_spawn_file_actions_adddup2(&actions, to_child[0], STDIN_FILENO);
     posix_spawn_file_actions_adddup2(&actions, from_child[1], STDOUT_FILENO);
     std::string count_arg = std::to_string(count);
+    std::string block_arg = std::to_string(address_block);
     std::vector<char*> argv = {const_cast<char*>("infernet_discovery_bench"),
                                const_cast<char*>("--child-slice"),
                                count_arg.data(),
                                const_cast<char*>("--bootstrap"),
                                const_cast<char*>(bootstrap.c_str()),
+                               const_cast<char*>("--address-block"),
+                               block_arg.data(),
+                               const_cast<char*>("--addresses"),
+                               const_cast<char*>(g_distinct_addresses ? "distinct" : "shared"),
                                nullptr};
     pid_t pid = 0;
     const int spawned =
@@ -295,7 +326,9 @@ class Network {
     INFERNET_RETURN_IF_ERROR(local_.Start(std::min(node_count, per_process), ""));
     for (size_t hosted = std::min(node_count, per_process); hosted < node_count;) {
       const size_t count = std::min(per_process, node_count - hosted);
-      INFERNET_ASSIGN_OR_RETURN(auto child, ChildProcess::Spawn(count, bootstrap_address()));
+      INFERNET_ASSIGN_OR_RETURN(
+          auto child, ChildProcess::Spawn(count, bootstrap_address(),
+                                          static_cast<unsigned>(children_.size()) + 2));
       children_.push_back(std::move(child));
       hosted += count;
     }
@@ -344,11 +377,11 @@ class Network {
     return Status::Ok();
   }
 
-  std::string bootstrap_address() { return "127.0.0.1:" + std::to_string(local_.node(0).port()); }
+  std::string bootstrap_address() { return local_.endpoint(0); }
   // A different node of the parent's slice for each client: a real client bootstraps off any
   // peer it knows, and 20 clients through one node would measure that node, not the network.
   std::string client_bootstrap_address(size_t client) {
-    return "127.0.0.1:" + std::to_string(local_.node((client * 13 + 1) % local_.size()).port());
+    return local_.endpoint((client * 13 + 1) % local_.size());
   }
   size_t processes() const { return children_.size() + 1; }
 
@@ -357,19 +390,48 @@ class Network {
   std::vector<std::unique_ptr<ChildProcess>> children_;
 };
 
+// After a failed lookup: whether another fresh client, bootstrapping off the same node, finds all
+// providers (then the records are stored and the first client's searches missed them) or not.
+std::string SecondOpinion(const std::string& bootstrap, const BenchOptions& options) {
+  DhtNode second;
+  if (!second.Start(LoopbackOptions(NodeAddress(kClientAddressBlock, 249))).ok() ||
+      !second.Bootstrap({bootstrap}).ok() ||
+      !PollUntil([&] { return second.Connectivity().connected; }, milliseconds(10000),
+                 milliseconds(2))) {
+    return "could not connect";
+  }
+  ProviderLookup lookup(second, SystemClock::Instance());
+  ProviderQuery query;
+  query.model_hash = kModelHash;
+  query.timeout = milliseconds(5000);
+  size_t most = 0;
+  PollUntil(
+      [&] {
+        auto result = lookup.Find(query);
+        if (result.ok()) most = std::max(most, result->providers.size());
+        return most == options.providers;
+      },
+      milliseconds(10000), milliseconds(5));
+  return "found " + std::to_string(most) + "/" + std::to_string(options.providers);
+}
+
 // Fresh clients, one per repetition: connect, then look up the model until all providers show.
 nlohmann::json MeasureClients(Network& network, const BenchOptions& options) {
   std::vector<double> connect_ms, find_ms, samples;
   size_t failures = 0, slow_finds = 0;
+  // Why clients failed: "connect" (no good peer in 30 s) or "found N/M" (the most valid records
+  // any lookup of that client returned), with the client's good nodes at the end.
+  std::vector<std::string> failure_notes;
   std::vector<std::unique_ptr<DhtNode>> staying;  // --client-exit end-of-size
   for (size_t r = 0; r < options.repetitions; ++r) {
     const auto t0 = SteadyClock::now();
     auto client = std::make_unique<DhtNode>();
-    if (!client->Start(LoopbackOptions()).ok() ||
+    if (!client->Start(LoopbackOptions(NodeAddress(kClientAddressBlock, r))).ok() ||
         !client->Bootstrap({network.client_bootstrap_address(r)}).ok() ||
         !PollUntil([&] { return client->Connectivity().connected; }, milliseconds(30000),
                    milliseconds(2))) {
       ++failures;
+      failure_notes.push_back("connect");
       continue;
     }
     const auto t1 = SteadyClock::now();
@@ -377,16 +439,23 @@ nlohmann::json MeasureClients(Network& network, const BenchOptions& options) {
     ProviderQuery query;
     query.model_hash = kModelHash;
     query.timeout = milliseconds(5000);
+    size_t most_found = 0;
     const bool found = PollUntil(
         [&] {
           auto result = lookup.Find(query);
+          if (result.ok()) most_found = std::max(most_found, result->providers.size());
           return result.ok() && result->providers.size() == options.providers;
         },
         milliseconds(30000), milliseconds(5));
     const auto t2 = SteadyClock::now();
+    const unsigned good_nodes = client->Connectivity().good_nodes;
     if (!options.client_exits_after_lookup) staying.push_back(std::move(client));
     if (!found) {
       ++failures;
+      failure_notes.push_back("found " + std::to_string(most_found) + "/" +
+                              std::to_string(options.providers) + ", good nodes " +
+                              std::to_string(good_nodes) + "; a second fresh client then " +
+                              SecondOpinion(network.client_bootstrap_address(r), options));
       continue;
     }
     connect_ms.push_back(Ms(t1 - t0));
@@ -396,6 +465,7 @@ nlohmann::json MeasureClients(Network& network, const BenchOptions& options) {
   }
   return {
       {"failures", failures},
+      {"failure_notes", failure_notes},
       {"connect_ms", {{"p50", Percentile(connect_ms, 0.5)}, {"p95", Percentile(connect_ms, 0.95)}}},
       {"find_ms",
        {{"p50", Percentile(find_ms, 0.5)},
@@ -433,6 +503,7 @@ nlohmann::json RunOne(size_t node_count, const BenchOptions& options) {
           {"providers", options.providers},
           {"repetitions", options.repetitions},
           {"client_exit", options.client_exits_after_lookup ? "after-lookup" : "end-of-size"},
+          {"addresses", g_distinct_addresses ? "distinct" : "shared"},
           {"cold", RunPhase(node_count, 1, options)},
           {"warm", RunPhase(node_count, warm_good, options)}};
 }
@@ -446,8 +517,15 @@ int main(int argc, char** argv) {
   infernet::discovery::BenchOptions options;
   std::string client_exit = "end-of-size";
   size_t child_slice = 0;
-  std::string bootstrap;
+  std::string bootstrap, addresses = "shared";
+  unsigned address_block = 1;
   app.add_option("--nodes", nodes, "network sizes")->delimiter(',');
+  app.add_option("--addresses", addresses,
+                 "shared: every node on 127.0.0.1; distinct: one 127.0.0.0/8 address per node "
+                 "(does not form a network with OpenDHT 2.4; see the file comment)")
+      ->check(CLI::IsMember({"shared", "distinct"}));
+  app.add_option("--address-block", address_block, "internal: the child's 127.B.x.y block")
+      ->check(CLI::Range(1, 249));
   app.add_option("--providers", options.providers, "providers publishing the model")
       ->check(CLI::Range(1, 200));
   app.add_option("--repetitions", options.repetitions, "fresh clients per phase and size")
@@ -465,6 +543,8 @@ int main(int argc, char** argv) {
   // stdout carries the JSON lines (and, in a child, the replies to the parent): logs go to stderr.
   spdlog::set_default_logger(spdlog::stderr_color_mt("discovery_bench"));
   signal(SIGPIPE, SIG_IGN);  // a dead child shows up as a failed write, not as our death
+  infernet::discovery::g_distinct_addresses = addresses == "distinct";
+  infernet::discovery::g_address_block = address_block;
   if (child_slice > 0) return infernet::discovery::RunChild(child_slice, bootstrap);
   options.client_exits_after_lookup = client_exit == "after-lookup";
   for (size_t n : nodes) {
