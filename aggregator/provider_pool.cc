@@ -14,21 +14,19 @@ void ProviderPool::UpdateListing(const std::string& model_hash,
     }
     if (!offer || r.record.addresses().empty()) continue;
     listed.insert(r.node_id);
+    uint64_t gpu_bandwidth = 0, gpu_vram = 0;
+    for (const v1::GpuInfo& gpu : r.record.hardware().gpus()) {
+      gpu_bandwidth = std::max(gpu_bandwidth, gpu.memory_bandwidth_bytes_per_s());
+      gpu_vram = std::max(gpu_vram, gpu.vram_bytes());
+    }
     auto [it, inserted] = providers_.try_emplace(r.node_id);
     PoolProvider& p = it->second;
     if (inserted) {
       p.id = r.node_id;
-      uint64_t gpu_bandwidth = 0;
-      for (const v1::GpuInfo& gpu : r.record.hardware().gpus()) {
-        gpu_bandwidth = std::max(gpu_bandwidth, gpu.memory_bandwidth_bytes_per_s());
-      }
       p.speed = SpeedEstimate(
           GuessUnitsPerSecond(gpu_bandwidth, settings_.cpu_bandwidth_guess_bytes_per_s));
     }
-    p.max_gpu_vram_bytes = 0;
-    for (const v1::GpuInfo& gpu : r.record.hardware().gpus()) {
-      p.max_gpu_vram_bytes = std::max(p.max_gpu_vram_bytes, gpu.vram_bytes());
-    }
+    p.max_gpu_vram_bytes = gpu_vram;
     p.address = r.record.addresses(0);
     p.price_by_model[model_hash] = offer->price_per_mtok_micros();
     p.model_bytes_by_model[model_hash] = offer->size_bytes();
