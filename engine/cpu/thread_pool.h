@@ -54,6 +54,38 @@ class ThreadPool {
         &job);
   }
 
+  // Calls fn(begin, end, thread) on chunks [c*chunk, min(n, (c+1)*chunk)) that the threads claim
+  // one at a time from a shared counter until none is left, so a thread that was descheduled
+  // or started late does less of the work instead of holding everyone up. Which thread runs a
+  // chunk varies from call to call: use only where chunks write disjoint outputs. Not reentrant.
+  template <class F>
+  void ParallelForChunks(int64_t n, int64_t chunk, F&& fn) {
+    if (n <= 0) return;
+    if (chunk < 1) chunk = 1;
+    const int64_t chunks = (n + chunk - 1) / chunk;
+    if (n_threads_ == 1 || chunks == 1) {
+      for (int64_t begin = 0; begin < n; begin += chunk) fn(begin, std::min(n, begin + chunk), 0);
+      return;
+    }
+    struct Job {
+      F* fn;
+      int64_t n;
+      int64_t chunk;
+      int64_t chunks;
+      alignas(64) std::atomic<int64_t> next{0};
+    } job{&fn, n, chunk, chunks};
+    Dispatch(
+        [](void* ctx, int thread) {
+          auto* j = static_cast<Job*>(ctx);
+          for (;;) {
+            const int64_t c = j->next.fetch_add(1, std::memory_order_relaxed);
+            if (c >= j->chunks) return;
+            (*j->fn)(c * j->chunk, std::min(j->n, (c + 1) * j->chunk), thread);
+          }
+        },
+        &job);
+  }
+
  private:
   using Call = void (*)(void*, int);
   // Runs call(ctx, t) on every thread t (the caller runs t = 0) and waits for all.

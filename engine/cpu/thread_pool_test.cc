@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 namespace infernet::cpu {
@@ -56,6 +59,52 @@ TEST(ThreadPoolTest, MinPerThreadLimitsHowManyThreadsTakePart) {
     calls++;
   });
   EXPECT_EQ(calls.load(), 1);
+}
+
+TEST(ThreadPoolTest, ParallelForChunksVisitsEveryIndexOnceInWholeChunks) {
+  for (int threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {0, 1, 7, 64, 1001}) {
+      for (int64_t chunk : {1, 3, 64, 5000}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        std::atomic<int> calls{0};
+        pool.ParallelForChunks(n, chunk, [&](int64_t begin, int64_t end, int thread) {
+          EXPECT_GE(thread, 0);
+          EXPECT_LT(thread, threads);
+          EXPECT_EQ(begin % chunk, 0);
+          EXPECT_EQ(end, std::min(n, begin + chunk));
+          for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)]++;
+          calls++;
+        });
+        for (int64_t i = 0; i < n; ++i) {
+          ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1)
+              << "n=" << n << " chunk=" << chunk << " threads=" << threads;
+        }
+        EXPECT_EQ(calls.load(), n == 0 ? 0 : (n + chunk - 1) / chunk);
+      }
+    }
+  }
+}
+
+TEST(ThreadPoolTest, ParallelForChunksLetsOtherThreadsTakeOverFromASlowOne) {
+  // The thread that claims chunk 0 stalls until every other chunk is done: with fixed shares
+  // that would deadlock (its share would include chunks nobody else may take).
+  ThreadPool pool(2);
+  constexpr int64_t kChunks = 16;
+  std::atomic<int64_t> done{0};
+  std::atomic<bool> others_finished_first{false};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  pool.ParallelForChunks(kChunks, 1, [&](int64_t begin, int64_t, int) {
+    if (begin == 0) {
+      while (done.load() < kChunks - 1 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
+      others_finished_first = done.load() == kChunks - 1;
+    }
+    done++;
+  });
+  EXPECT_EQ(done.load(), kChunks);
+  EXPECT_TRUE(others_finished_first) << "the other thread did not take the stalled one's chunks";
 }
 
 TEST(ThreadPoolTest, RunsManyConsecutiveJobs) {
