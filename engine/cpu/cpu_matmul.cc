@@ -1,6 +1,7 @@
 #include "engine/cpu/cpu_matmul.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine/quant/quant.h"
 
@@ -11,10 +12,25 @@ namespace {
 // in L2 (24 F16 rows of 14336 are 688 KiB of the 1 MiB on Zen 5) while the token chunk's
 // activations stream past them: 24 measured 3-4% faster than 12 for F16/BF16 at n = 512, 36 slower.
 constexpr int64_t kTileRows = 24;
-constexpr int64_t kTileCols = 4;
+// Activation rows per kernel call: a multiple of every kernel's tile width (2, 3 or 4 columns).
+constexpr int64_t kTileCols = 12;
 // Tokens per pass over a thread's weight rows: their prepared activations stay in cache while
 // the weight rows stream through once per pass.
 constexpr int64_t kTokenChunk = 64;
+// Threads claim row blocks in chunks (see BlocksPerChunk) rather than fixed shares: on a shared
+// machine one thread is often descheduled mid-product, and decode runs ~100 products per token.
+constexpr double kMinChunkWork = 32 * 1024;  // weight bytes x tokens: claiming costs ~100 ns
+
+// Blocks per claimed chunk: at least kMinChunkWork, at least 1/16 of a thread's even share (so
+// prefill keeps long runs of rows per pass over a token chunk) and at most half of it (so a
+// small matrix still spreads over the threads).
+int64_t BlocksPerChunk(int64_t blocks, size_t row_bytes, int64_t n, int threads) {
+  const double block_work = static_cast<double>(row_bytes * kTileRows) * static_cast<double>(n);
+  int64_t per_chunk = static_cast<int64_t>(std::ceil(kMinChunkWork / block_work));
+  per_chunk = std::max(per_chunk, blocks / (16 * int64_t{threads}));
+  per_chunk = std::min(per_chunk, (blocks + 2 * threads - 1) / (2 * int64_t{threads}));
+  return std::max<int64_t>(per_chunk, 1);
+}
 
 }  // namespace
 
@@ -42,8 +58,8 @@ void MatMul(ThreadPool& pool, std::vector<uint8_t>& scratch, const CpuWeight& w,
   }
 
   const int64_t blocks = (m + kTileRows - 1) / kTileRows;
-  // At least 2 blocks (48 rows) per thread: smaller shares cost more to hand out than they save.
-  pool.ParallelFor(blocks, 2, [&](int64_t begin, int64_t end, int) {
+  pool.ParallelForChunks(blocks, BlocksPerChunk(blocks, w.row_bytes(), n, pool.size()),
+                         [&](int64_t begin, int64_t end, int) {
     const int64_t r_begin = begin * kTileRows;
     const int64_t r_end = std::min(m, end * kTileRows);
     for (int64_t t0 = 0; t0 < n; t0 += kTokenChunk) {

@@ -41,6 +41,11 @@ float VecDotAvx2(TensorType weight_type, int64_t n, const void* w, const void* a
 void VecDotTileAvx2(TensorType weight_type, int64_t n, const void* w, size_t w_stride, int rows,
                     const void* a, size_t a_stride, int cols, float* out, size_t out_stride);
 
+// The F32, F16 and BF16 weight cases of VecDotTileAvx2 (vec_dot_avx2_float.cc).
+void FloatVecDotTileAvx2(TensorType weight_type, int64_t n, const uint8_t* w, size_t w_stride,
+                         int rows, const uint8_t* a, size_t a_stride, int cols, float* out,
+                         size_t out_stride);
+
 // AVX-512 kernels; REQUIRE CpuHasAvx512(). VecDotAvx512 is VecDotTileAvx512 with a 1x1 tile.
 float VecDotAvx512(TensorType weight_type, int64_t n, const void* w, const void* a);
 void VecDotTileAvx512(TensorType weight_type, int64_t n, const void* w, size_t w_stride, int rows,

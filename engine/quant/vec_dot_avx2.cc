@@ -7,130 +7,18 @@
 
 #include <algorithm>
 
+#include "engine/quant/avx2_common.h"
 #include "engine/quant/blocks.h"
 #include "engine/quant/dispatch.h"
-
-#define INFERNET_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 namespace infernet::quant::internal {
 namespace {
 
-using TileFn = void (*)(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
-                        float* out, size_t os);
-
-// Fixed-order horizontal sum (part of every output's op sequence).
-INFERNET_AVX2 inline float HorizontalSum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-INFERNET_AVX2 inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
-
-template <class T>
-const T* RowAt(const uint8_t* base, size_t stride, int index) {
-  return reinterpret_cast<const T*>(base + static_cast<size_t>(index) * stride);
-}
-
-// Software prefetch of the weights kPrefetchDistance bytes ahead in the same row, covering the
-// `bytes` a kernel step consumes. Mapped model files sit in 4 KiB page-cache pages, and hardware
-// prefetchers stop at page boundaries, so streaming a matrix-vector product stalls at every page
-// without it (measured: +20 % decode tokens/s on a 1B Q4_K model). Prefetches never fault, so
-// addresses past a row's end are harmless, and no arithmetic changes: results are the same bits.
-constexpr uintptr_t kPrefetchDistance = 1024;
-INFERNET_AVX2 inline void PrefetchAhead(const void* step, size_t bytes) {
-  const uintptr_t ahead = reinterpret_cast<uintptr_t>(step) + kPrefetchDistance;
-  for (size_t off = 0; off < bytes; off += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
-  }
-}
-
-// ---- Float weights x F32 activations: two 8-lane accumulators per output, 16 elements a step.
-
-struct F32Weights {
-  static constexpr size_t kElementBytes = 4;
-  INFERNET_AVX2 static __m256 Load8(const uint8_t* p, int64_t i) {
-    return _mm256_loadu_ps(reinterpret_cast<const float*>(p) + i);
-  }
-  static float Load1(const uint8_t* p, int64_t i) { return reinterpret_cast<const float*>(p)[i]; }
-};
-
-struct F16Weights {
-  static constexpr size_t kElementBytes = 2;
-  INFERNET_AVX2 static __m256 Load8(const uint8_t* p, int64_t i) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * i)));
-  }
-  INFERNET_AVX2 static float Load1(const uint8_t* p, int64_t i) {
-    return HalfToFloat(reinterpret_cast<const uint16_t*>(p)[i]);
-  }
-};
-
-struct BF16Weights {
-  static constexpr size_t kElementBytes = 2;
-  INFERNET_AVX2 static __m256 Load8(const uint8_t* p, int64_t i) {
-    const __m256i wide =
-        _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * i)));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
-  }
-  static float Load1(const uint8_t* p, int64_t i) {
-    const uint32_t bits = static_cast<uint32_t>(reinterpret_cast<const uint16_t*>(p)[i]) << 16;
-    float f;
-    __builtin_memcpy(&f, &bits, sizeof(f));
-    return f;
-  }
-};
-
-template <class Weights>
-struct FloatKernel {
-  static constexpr int kRows = 3, kCols = 2, kMatVecRows = 4;
-  template <int R, int C>
-  INFERNET_AVX2 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
-                                float* out, size_t os) {
-    __m256 acc0[R][C], acc1[R][C];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) acc0[r][c] = acc1[r][c] = _mm256_setzero_ps();
-    }
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-      __m256 a0[C], a1[C];
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) {
-        a0[c] = _mm256_loadu_ps(RowAt<float>(a, as, c) + i);
-        a1[c] = _mm256_loadu_ps(RowAt<float>(a, as, c) + i + 8);
-      }
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        PrefetchAhead(w + r * ws + i * Weights::kElementBytes, 16 * Weights::kElementBytes);
-        const __m256 w0 = Weights::Load8(w + r * ws, i);
-        const __m256 w1 = Weights::Load8(w + r * ws, i + 8);
-#pragma GCC unroll 4
-        for (int c = 0; c < C; ++c) {
-          acc0[r][c] = _mm256_fmadd_ps(w0, a0[c], acc0[r][c]);
-          acc1[r][c] = _mm256_fmadd_ps(w1, a1[c], acc1[r][c]);
-        }
-      }
-    }
-    const int64_t tail8 = i;
-    if (i + 8 <= n) i += 8;
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) {
-        const float* ac = RowAt<float>(a, as, c);
-        __m256 acc = acc0[r][c];
-        if (i != tail8)
-          acc =
-              _mm256_fmadd_ps(Weights::Load8(w + r * ws, tail8), _mm256_loadu_ps(ac + tail8), acc);
-        float sum = HorizontalSum(_mm256_add_ps(acc, acc1[r][c]));
-        for (int64_t j = i; j < n; ++j) sum += Weights::Load1(w + r * ws, j) * ac[j];
-        out[c * os + r] = sum;
-      }
-    }
-  }
-};
+using avx2::HalfToFloat;
+using avx2::HorizontalSum;
+using avx2::PickTile;
+using avx2::PrefetchAhead;
+using avx2::RowAt;
 
 // ---- Q8_0 weights x Q8_0 activations: per block an exact int32 dot (sign trick +
 // maddubs + madd), then one FMA with d_w * d_a.
@@ -534,36 +422,6 @@ struct Q6KKernel {
   }
 };
 
-// ---- Tile selection.
-
-template <class K, int R>
-TileFn PickCols(int cols) {
-  switch (cols) {
-    case 1:
-      return &K::template Run<R, 1>;
-    case 2:
-      return &K::template Run<R, 2>;
-    case 3:
-      return &K::template Run<R, 3>;
-    default:
-      return &K::template Run<R, 4>;
-  }
-}
-
-template <class K>
-TileFn PickTile(int rows, int cols) {
-  switch (rows) {
-    case 1:
-      return PickCols<K, 1>(cols);
-    case 2:
-      return PickCols<K, 2>(cols);
-    case 3:
-      return PickCols<K, 3>(cols);
-    default:
-      return PickCols<K, 4>(cols);
-  }
-}
-
 // Covers rows x cols with tiles of at most K::kRows x K::kCols (K::kMatVecRows x 1 for a single
 // column).
 template <class K>
@@ -588,14 +446,10 @@ void VecDotTileAvx2(TensorType weight_type, int64_t n, const void* w, size_t w_s
   const auto* ab = static_cast<const uint8_t*>(a);
   switch (weight_type) {
     case TensorType::kF32:
-      return RunTiles<FloatKernel<F32Weights>>(n, wb, w_stride, rows, ab, a_stride, cols, out,
-                                               out_stride);
     case TensorType::kF16:
-      return RunTiles<FloatKernel<F16Weights>>(n, wb, w_stride, rows, ab, a_stride, cols, out,
-                                               out_stride);
     case TensorType::kBF16:
-      return RunTiles<FloatKernel<BF16Weights>>(n, wb, w_stride, rows, ab, a_stride, cols, out,
-                                                out_stride);
+      return FloatVecDotTileAvx2(weight_type, n, wb, w_stride, rows, ab, a_stride, cols, out,
+                                 out_stride);
     case TensorType::kQ4_0:
       return RunTiles<Q4_0Kernel>(n, wb, w_stride, rows, ab, a_stride, cols, out, out_stride);
     case TensorType::kQ8_0:

@@ -150,8 +150,9 @@ TEST_P(VecDotTileAtLevel, BitIdenticalToVecDotForEveryShape) {
   for (TensorType type : kWeightTypes) {
     const int64_t n = Traits(type).block_elems == 1 ? 77 : 2 * 256;
     for (int rows : {1, 2, 3, 4, 5, 7, 9}) {
-      for (int cols : {1, 2, 3, 4, 5, 6}) ExpectTileMatchesVecDot(type, n, rows, cols, 0);
+      for (int cols : {1, 2, 3, 4, 5, 6, 7, 8}) ExpectTileMatchesVecDot(type, n, rows, cols, 0);
     }
+    ExpectTileMatchesVecDot(type, n, 24, 12, 0);  // the blocks cpu::MatMul hands out
     ExpectTileMatchesVecDot(type, n, 6, 5, 64);  // rows not packed back to back
     ExpectTileMatchesVecDot(type, Traits(type).block_elems == 1 ? 4096 : 4096, 5, 3, 0);
   }
