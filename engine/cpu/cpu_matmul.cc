@@ -58,8 +58,8 @@ void MatMul(ThreadPool& pool, std::vector<uint8_t>& scratch, const CpuWeight& w,
   }
 
   const int64_t blocks = (m + kTileRows - 1) / kTileRows;
-  pool.ParallelForChunks(blocks, BlocksPerChunk(blocks, w.row_bytes(), n, pool.size()),
-                         [&](int64_t begin, int64_t end, int) {
+  const int64_t per_chunk = BlocksPerChunk(blocks, w.row_bytes(), n, pool.size());
+  pool.ParallelForChunks(blocks, per_chunk, [&](int64_t begin, int64_t end, int) {
     const int64_t r_begin = begin * kTileRows;
     const int64_t r_end = std::min(m, end * kTileRows);
     for (int64_t t0 = 0; t0 < n; t0 += kTokenChunk) {

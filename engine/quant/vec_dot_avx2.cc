@@ -52,7 +52,7 @@ struct Q8ActKernel {
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const WBlock& wb = RowAt<WBlock>(w, ws, r)[b];
-      PrefetchAhead(&wb, sizeof(WBlock));
+      PrefetchAhead(&wb, sizeof(WBlock), ws, R);
       const __m256i q = Weights::Quants(wb);
       const __m256i q_abs = _mm256_abs_epi8(q);
       const float dw = HalfToFloat(wb.d);
@@ -143,7 +143,7 @@ struct Q4_0Kernel {
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const BlockQ4_0* wb = RowAt<BlockQ4_0>(w, ws, r) + b;
-      PrefetchAhead(wb, 2 * sizeof(BlockQ4_0));
+      PrefetchAhead(wb, 2 * sizeof(BlockQ4_0), ws, R);
       const __m256i raw = LoadPair(wb[0].qs, wb[1].qs);
       const __m256i lo = _mm256_and_si256(raw, low4);
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
@@ -282,7 +282,7 @@ struct Q4KKernel {
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const BlockQ4_K& wb = RowAt<BlockQ4_K>(w, ws, r)[b];
-        PrefetchAhead(&wb, sizeof(BlockQ4_K));
+        PrefetchAhead(&wb, sizeof(BlockQ4_K), ws, R);
         const __m128i sc_m = UnpackScalesAndMins(wb);
         const __m256i scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc_m));
         const __m128i mins16 = _mm_unpackhi_epi8(sc_m, _mm_setzero_si128());
@@ -366,7 +366,7 @@ struct Q6KKernel {
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const BlockQ6_K& wb = RowAt<BlockQ6_K>(w, ws, r)[b];
-        PrefetchAhead(&wb, sizeof(BlockQ6_K));
+        PrefetchAhead(&wb, sizeof(BlockQ6_K), ws, R);
         const __m256i sc16 =
             _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb.scales)));
         const float d = HalfToFloat(wb.d);

@@ -79,10 +79,11 @@ struct FloatKernel {
   INFERNET_AVX2 static void Accumulate(int64_t i0, int64_t i1, const uint8_t* w, size_t ws,
                                        const uint8_t* a, size_t as, __m256 (&acc)[R][C]) {
     int64_t i = i0;
+    // The steps of a line are not unrolled: interleaving them made GCC spill the activations to
+    // memory operands.
     for (; i + kLine <= i1; i += kLine) {
 #pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) PrefetchAhead(w + r * ws + i * Weights::kElementBytes, 64);
-      // Not unrolled: interleaving the steps makes GCC spill activations to memory operands.
+      for (int r = 0; r < R; ++r) PrefetchAhead(w + r * ws + i * Weights::kElementBytes, 64, ws, R);
 #pragma GCC unroll 1
       for (int64_t j = 0; j < kLine; j += 8) Step<R, C>(i + j, w, ws, a, as, acc);
     }
