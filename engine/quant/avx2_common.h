@@ -3,6 +3,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -78,6 +79,22 @@ TileFn PickTile(int rows, int cols) {
       return PickCols<K, 3>(cols);
     default:
       return PickCols<K, 4>(cols);
+  }
+}
+
+// Covers rows x cols with tiles of at most K::kRows x K::kCols (K::kMatVecRows x 1 for a single
+// column).
+template <class K>
+void RunTiles(int64_t n, const uint8_t* w, size_t ws, int rows, const uint8_t* a, size_t as,
+              int cols, float* out, size_t os) {
+  const int max_cols = std::min(K::kCols, 4);
+  for (int c0 = 0; c0 < cols; c0 += max_cols) {
+    const int cc = std::min(max_cols, cols - c0);
+    const int max_rows = std::min(cc == 1 ? K::kMatVecRows : K::kRows, 4);
+    for (int r0 = 0; r0 < rows; r0 += max_rows) {
+      const int rr = std::min(max_rows, rows - r0);
+      PickTile<K>(rr, cc)(n, w + r0 * ws, ws, a + c0 * as, as, out + c0 * os + r0, os);
+    }
   }
 }
 

@@ -16,9 +16,9 @@ namespace {
 
 using avx2::HalfToFloat;
 using avx2::HorizontalSum;
-using avx2::PickTile;
 using avx2::PrefetchAhead;
 using avx2::RowAt;
+using avx2::RunTiles;
 
 // ---- Q8_0 weights x Q8_0 activations: per block an exact int32 dot (sign trick +
 // maddubs + madd), then one FMA with d_w * d_a.
@@ -421,22 +421,6 @@ struct Q6KKernel {
     }
   }
 };
-
-// Covers rows x cols with tiles of at most K::kRows x K::kCols (K::kMatVecRows x 1 for a single
-// column).
-template <class K>
-void RunTiles(int64_t n, const uint8_t* w, size_t ws, int rows, const uint8_t* a, size_t as,
-              int cols, float* out, size_t os) {
-  const int max_cols = std::min(K::kCols, 4);
-  for (int c0 = 0; c0 < cols; c0 += max_cols) {
-    const int cc = std::min(max_cols, cols - c0);
-    const int max_rows = std::min(cc == 1 ? K::kMatVecRows : K::kRows, 4);
-    for (int r0 = 0; r0 < rows; r0 += max_rows) {
-      const int rr = std::min(max_rows, rows - r0);
-      PickTile<K>(rr, cc)(n, w + r0 * ws, ws, a + c0 * as, as, out + c0 * os + r0, os);
-    }
-  }
-}
 
 }  // namespace
 

@@ -15,9 +15,9 @@ namespace {
 
 using avx2::HalfToFloat;
 using avx2::HorizontalSum;
-using avx2::PickTile;
 using avx2::PrefetchAhead;
 using avx2::RowAt;
+using avx2::RunTiles;
 
 struct F32Weights {
   static constexpr size_t kElementBytes = 4;
@@ -121,21 +121,6 @@ struct FloatKernel {
     Finish<R, C>(full, n, w, ws, a, as, acc, out, os);
   }
 };
-
-// Covers rows x cols with tiles of at most K::kRows x K::kCols (K::kMatVecRows x 1 for a single
-// column), each over the whole row length.
-template <class K>
-void RunTiles(int64_t n, const uint8_t* w, size_t ws, int rows, const uint8_t* a, size_t as,
-              int cols, float* out, size_t os) {
-  for (int c0 = 0; c0 < cols; c0 += K::kCols) {
-    const int cc = std::min(K::kCols, cols - c0);
-    const int max_rows = cc == 1 ? K::kMatVecRows : K::kRows;
-    for (int r0 = 0; r0 < rows; r0 += max_rows) {
-      const int rr = std::min(max_rows, rows - r0);
-      PickTile<K>(rr, cc)(n, w + r0 * ws, ws, a + c0 * as, as, out + c0 * os + r0, os);
-    }
-  }
-}
 
 }  // namespace
 
