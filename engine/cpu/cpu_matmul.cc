@@ -1,7 +1,6 @@
 #include "engine/cpu/cpu_matmul.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "engine/quant/quant.h"
 
@@ -19,14 +18,14 @@ constexpr int64_t kTileCols = 12;
 constexpr int64_t kTokenChunk = 64;
 // Threads claim row blocks in chunks (see BlocksPerChunk) rather than fixed shares: on a shared
 // machine one thread is often descheduled mid-product, and decode runs ~100 products per token.
-constexpr double kMinChunkWork = 32 * 1024;  // weight bytes x tokens: claiming costs ~100 ns
+constexpr size_t kMinChunkWork = 32 * 1024;  // weight bytes x tokens: claiming costs ~100 ns
 
 // Blocks per claimed chunk: at least kMinChunkWork, at least 1/16 of a thread's even share (so
 // prefill keeps long runs of rows per pass over a token chunk) and at most half of it (so a
 // small matrix still spreads over the threads).
 int64_t BlocksPerChunk(int64_t blocks, size_t row_bytes, int64_t n, int threads) {
-  const double block_work = static_cast<double>(row_bytes * kTileRows) * static_cast<double>(n);
-  int64_t per_chunk = static_cast<int64_t>(std::ceil(kMinChunkWork / block_work));
+  const size_t block_work = std::max<size_t>(1, row_bytes * kTileRows * static_cast<size_t>(n));
+  int64_t per_chunk = static_cast<int64_t>((kMinChunkWork + block_work - 1) / block_work);
   per_chunk = std::max(per_chunk, blocks / (16 * int64_t{threads}));
   per_chunk = std::min(per_chunk, (blocks + 2 * threads - 1) / (2 * int64_t{threads}));
   return std::max<int64_t>(per_chunk, 1);

@@ -5,8 +5,6 @@
 // columns). VecDot is the 1x1 tile, so VecDotTile is bit-identical to VecDot by construction.
 #include <immintrin.h>
 
-#include <algorithm>
-
 #include "engine/quant/avx2_common.h"
 #include "engine/quant/blocks.h"
 #include "engine/quant/dispatch.h"

@@ -74,27 +74,26 @@ struct FloatKernel {
     }
   }
 
-  // Adds elements [i0, i1) to acc; both are multiples of 8.
   template <int R, int C>
-  INFERNET_AVX2 static void Accumulate(int64_t i0, int64_t i1, const uint8_t* w, size_t ws,
-                                       const uint8_t* a, size_t as, __m256 (&acc)[R][C]) {
-    int64_t i = i0;
+  INFERNET_AVX2 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
+                                float* out, size_t os) {
+    __m256 acc[R][C];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+    }
+    int64_t i = 0;
     // The steps of a line are not unrolled: interleaving them made GCC spill the activations to
     // memory operands.
-    for (; i + kLine <= i1; i += kLine) {
+    for (; i + kLine <= n; i += kLine) {
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) PrefetchAhead(w + r * ws + i * Weights::kElementBytes, 64, ws, R);
 #pragma GCC unroll 1
       for (int64_t j = 0; j < kLine; j += 8) Step<R, C>(i + j, w, ws, a, as, acc);
     }
-    for (; i + 8 <= i1; i += 8) Step<R, C>(i, w, ws, a, as, acc);
-  }
-
-  // Horizontal sums plus the scalar tail [i, n).
-  template <int R, int C>
-  INFERNET_AVX2 static void Finish(int64_t i, int64_t n, const uint8_t* w, size_t ws,
-                                   const uint8_t* a, size_t as, const __m256 (&acc)[R][C],
-                                   float* out, size_t os) {
+    for (; i + 8 <= n; i += 8) Step<R, C>(i, w, ws, a, as, acc);
+      // Horizontal sums plus the scalar tail [i, n).
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
@@ -105,20 +104,6 @@ struct FloatKernel {
         out[c * os + r] = sum;
       }
     }
-  }
-
-  template <int R, int C>
-  INFERNET_AVX2 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
-                                float* out, size_t os) {
-    __m256 acc[R][C];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
-    }
-    const int64_t full = n / 8 * 8;
-    Accumulate<R, C>(0, full, w, ws, a, as, acc);
-    Finish<R, C>(full, n, w, ws, a, as, acc, out, os);
   }
 };
 
