@@ -5,13 +5,16 @@
 //
 //   infernet_discovery_bench [--nodes 20,100,500] [--providers 5] [--repetitions 20]
 //                            [--nodes-per-process 200] [--client-exit end-of-size|after-lookup]
-//                            [--addresses shared|distinct]
-// Prints one JSON line per network size on stdout. With --addresses distinct every node binds an
-// address of its own in 127.0.0.0/8 (127.B.x.y: B = 1 + the process's slice, 250 for clients)
-// instead of all sharing 127.0.0.1. That network does not form with OpenDHT 2.4: it rewrites
-// every loopback address in a received node list to the sender's IP (network_engine.cpp,
-// deserializeNodes), so nodes learn wrong addresses; the mode is kept to reproduce that finding
-// (docs/benchmarks.md, "Discovery"). Distinct hosts need network namespaces.
+//                            [--addresses shared|distinct] [--time-limit-s 3600]
+//                            [--join-refresh-levels 3] [--client-join-refresh-levels 3]
+// Prints one JSON line per network size on stdout, and progress (each phase's steps and each
+// client's outcome) on stderr. --time-limit-s bounds the whole run: waits are cut to what is left,
+// and a phase that runs out reports the clients measured so far with an "error". With --addresses
+// distinct every node binds an address of its own in 127.0.0.0/8 (127.B.x.y: B = 1 + the process's
+// slice, 250 for clients) instead of all sharing 127.0.0.1. That network does not form with
+// OpenDHT 2.4: it rewrites every loopback address in a received node list to the sender's IP
+// (network_engine.cpp, deserializeNodes), so nodes learn wrong addresses; the mode is kept to
+// reproduce that finding (docs/benchmarks.md, "Discovery"). Distinct hosts need network namespaces.
 //
 // Why several processes: OpenDHT 2.4 waits on its sockets with select(), whose fd_set only holds
 // descriptors below FD_SETSIZE (1024); each node uses about three, so one process aborts ("bit
@@ -27,6 +30,7 @@
 //   warm: after every node knows at least min(8, N - 1) good nodes (8 = OpenDHT's bucket size,
 //         TARGET_NODES), i.e. once routing tables have filled.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -43,6 +47,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -53,6 +58,7 @@
 #include "core/identity.h"
 #include "discovery/dht_node.h"
 #include "discovery/loopback_dht_network.h"
+#include "discovery/provider_keys.h"
 #include "discovery/provider_lookup.h"
 #include "discovery/record_publisher.h"
 #include "discovery/record_validation.h"
@@ -71,6 +77,11 @@ constexpr milliseconds kConnectTimeout{120000};
 constexpr milliseconds kChildReplyMargin{30000};
 const std::string kModelHash(32, '\x42');
 
+std::string ModelKeyOfBench() {
+  return ModelKey(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(kModelHash.data()),
+                                           kModelHash.size()));
+}
+
 double Ms(SteadyClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 double Percentile(std::vector<double> values, double p) {
@@ -79,6 +90,26 @@ double Percentile(std::vector<double> values, double p) {
   const size_t index =
       std::min(values.size() - 1, static_cast<size_t>(p * (values.size() - 1) + 0.5));
   return values[index];
+}
+
+// Overall bound on the run (--time-limit-s): every wait below is cut to what is left of it, and a
+// phase that runs out stops measuring and says so, rather than the run stalling unseen.
+SteadyClock::time_point g_run_deadline = SteadyClock::time_point::max();
+
+milliseconds Left() {
+  const auto now = SteadyClock::now();
+  if (now >= g_run_deadline) return milliseconds(0);
+  return std::chrono::duration_cast<milliseconds>(g_run_deadline - now);
+}
+milliseconds Bounded(milliseconds timeout) { return std::min(timeout, Left()); }
+
+// Progress on stderr (stdout carries the JSON lines): one line per step, prefixed by the size and
+// the phase, with the seconds since the run began.
+SteadyClock::time_point g_run_start = SteadyClock::now();
+template <typename... Args>
+void Progress(const std::string& where, fmt::format_string<Args...> format, Args&&... args) {
+  fmt::print(stderr, "[{:7.1f} s] {}: {}\n", Ms(SteadyClock::now() - g_run_start) / 1000, where,
+             fmt::format(format, std::forward<Args>(args)...));
 }
 
 // Where this process's nodes bind: all on 127.0.0.1, or each on its own loopback address in
@@ -93,8 +124,14 @@ std::string NodeAddress(unsigned block, size_t k) {
          std::to_string(k % 250 + 1);
 }
 
-DhtNodeOptions LoopbackOptions(const std::string& address) {
+// --join-refresh-levels for the network's nodes, --client-join-refresh-levels for the clients.
+unsigned g_join_refresh_levels = kDefaultJoinRefreshLevels;
+unsigned g_client_join_refresh_levels = kDefaultJoinRefreshLevels;
+
+DhtNodeOptions LoopbackOptions(const std::string& address,
+                               unsigned join_refresh_levels = g_join_refresh_levels) {
   DhtNodeOptions options;
+  options.join_refresh_levels = join_refresh_levels;
   options.bind_address = address;
   options.port = 0;
   options.max_requests_per_peer_per_s = -1;  // every node shares 127.0.0.1
@@ -163,6 +200,18 @@ class NodeSlice {
     return first_error;
   }
 
+  // Every node's view of `key`, as JSON objects {"id", "values", "search_log"} (DhtLocalView).
+  nlohmann::json Views(const std::string& key) const {
+    nlohmann::json views = nlohmann::json::array();
+    for (const auto& node : nodes_) {
+      DhtLocalView view = node->LocalView(key);
+      views.push_back({{"id", view.node_id_hex},
+                       {"values", view.stored_values},
+                       {"search_log", view.search_log}});
+    }
+    return views;
+  }
+
   DhtNode& node(size_t index) { return *nodes_.at(index); }
   // "address:port" of node `index`, to bootstrap off.
   std::string endpoint(size_t index) const {
@@ -180,6 +229,7 @@ class NodeSlice {
 // Child mode: hosts a slice and answers the parent's commands, one line each:
 //   "connected <min_good> <timeout_ms>" -> "ok <least good nodes>"
 //   "publish <provider>..."             -> "ok" | "error <message>"
+//   "views"                             -> "ok <JSON array of node views of the model key>"
 // The slice starts before the first reply ("ready" | "error <message>"). Exits on EOF.
 int RunChild(size_t count, const std::string& bootstrap) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the parent, even if it is killed
@@ -206,6 +256,8 @@ int RunChild(size_t count, const std::string& bootstrap) {
       for (size_t p; in >> p;) providers.push_back(p);
       Status published = slice.Publish(providers);
       std::cout << (published.ok() ? "ok" : "error " + published.ToString()) << std::endl;
+    } else if (command == "views") {
+      std::cout << "ok " << slice.Views(ModelKeyOfBench()).dump() << std::endl;
     } else {
       std::cout << "error unknown command" << std::endl;
     }
@@ -231,6 +283,7 @@ class ChildProcess {
     posix_spawn_file_actions_adddup2(&actions, from_child[1], STDOUT_FILENO);
     std::string count_arg = std::to_string(count);
     std::string block_arg = std::to_string(address_block);
+    std::string levels_arg = std::to_string(g_join_refresh_levels);
     std::vector<char*> argv = {const_cast<char*>("infernet_discovery_bench"),
                                const_cast<char*>("--child-slice"),
                                count_arg.data(),
@@ -240,6 +293,8 @@ class ChildProcess {
                                block_arg.data(),
                                const_cast<char*>("--addresses"),
                                const_cast<char*>(g_distinct_addresses ? "distinct" : "shared"),
+                               const_cast<char*>("--join-refresh-levels"),
+                               levels_arg.data(),
                                nullptr};
     pid_t pid = 0;
     const int spawned =
@@ -326,14 +381,14 @@ class Network {
     INFERNET_RETURN_IF_ERROR(local_.Start(std::min(node_count, per_process), ""));
     for (size_t hosted = std::min(node_count, per_process); hosted < node_count;) {
       const size_t count = std::min(per_process, node_count - hosted);
-      INFERNET_ASSIGN_OR_RETURN(
-          auto child, ChildProcess::Spawn(count, bootstrap_address(),
-                                          static_cast<unsigned>(children_.size()) + 2));
+      INFERNET_ASSIGN_OR_RETURN(auto child,
+                                ChildProcess::Spawn(count, bootstrap_address(),
+                                                    static_cast<unsigned>(children_.size()) + 2));
       children_.push_back(std::move(child));
       hosted += count;
     }
     for (auto& child : children_) {
-      INFERNET_ASSIGN_OR_RETURN(std::string reply, child->Reply(kConnectTimeout));
+      INFERNET_ASSIGN_OR_RETURN(std::string reply, child->Reply(Bounded(kConnectTimeout)));
       if (reply != "ready") return Status::Internal("child slice: " + reply);
     }
     return Status::Ok();
@@ -371,10 +426,66 @@ class Network {
       std::string command = "publish";
       for (size_t p : by_slice[s]) command += " " + std::to_string(p);
       INFERNET_ASSIGN_OR_RETURN(std::string reply,
-                                children_[s - 1]->Request(command, kConnectTimeout));
+                                children_[s - 1]->Request(command, Bounded(kConnectTimeout)));
       if (reply != "ok") return Status::Internal("child slice: " + reply);
     }
     return Status::Ok();
+  }
+
+  // Where the model key's records are: how many each node stores, by the node's rank (0 = closest
+  // to the key by XOR distance, among every node of the network). Lookups ask the closest nodes
+  // they find, so a record held only far from rank 0 is one they miss.
+  Result<nlohmann::json> Holders() {
+    const std::string key = ModelKeyOfBench();
+    nlohmann::json views = local_.Views(key);
+    for (auto& child : children_) {
+      INFERNET_ASSIGN_OR_RETURN(std::string reply,
+                                child->Request("views", Bounded(kConnectTimeout)));
+      if (reply.rfind("ok ", 0) != 0) return Status::Internal("child slice: " + reply);
+      for (auto& view : nlohmann::json::parse(reply.substr(3))) views.push_back(view);
+    }
+    const std::string key_hex = local_.node(0).LocalView(key).key_hash_hex;
+    auto distance = [&](const std::string& id_hex) {
+      std::string d(key_hex.size(), '0');
+      for (size_t i = 0; i < key_hex.size() && i < id_hex.size(); ++i) {
+        const int x = std::stoi(key_hex.substr(i, 1), nullptr, 16) ^
+                      std::stoi(id_hex.substr(i, 1), nullptr, 16);
+        d[i] = "0123456789abcdef"[x];
+      }
+      return d;
+    };
+    std::vector<std::pair<std::string, const nlohmann::json*>> ranked;
+    for (const auto& view : views) ranked.emplace_back(distance(view["id"]), &view);
+    std::sort(ranked.begin(), ranked.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    // The nodes' own searches for the key (the publishers'), with each listed node's rank.
+    std::map<std::string, size_t> rank_by_id;
+    for (size_t rank = 0; rank < ranked.size(); ++rank)
+      rank_by_id[(*ranked[rank].second)["id"]] = rank;
+    for (size_t rank = 0; rank < ranked.size(); ++rank) {
+      std::string log = (*ranked[rank].second)["search_log"];
+      if (log.find("Search") == std::string::npos) continue;
+      for (const auto& [id, r] : rank_by_id) {
+        for (size_t at = log.find(id); at != std::string::npos; at = log.find(id, at + 1)) {
+          log.insert(at + id.size(), " (rank " + std::to_string(r) + ")");
+        }
+      }
+      fmt::print(stderr, "search of the node at rank {}:\n{}\n", rank, log);
+    }
+    // Values held by the 16 nodes closest to the key, then the ranks of all other holders.
+    std::vector<size_t> closest_counts;
+    std::vector<std::pair<size_t, size_t>> farther_holders;  // (rank, values)
+    for (size_t rank = 0; rank < ranked.size(); ++rank) {
+      const size_t values = (*ranked[rank].second)["values"];
+      if (rank < 16) {
+        closest_counts.push_back(values);
+      } else if (values > 0) {
+        farther_holders.emplace_back(rank, values);
+      }
+    }
+    return nlohmann::json{{"nodes", ranked.size()},
+                          {"values_at_closest_16", closest_counts},
+                          {"farther_holders_rank_values", farther_holders}};
   }
 
   std::string bootstrap_address() { return local_.endpoint(0); }
@@ -390,80 +501,96 @@ class Network {
   std::vector<std::unique_ptr<ChildProcess>> children_;
 };
 
-// After a failed lookup: whether another fresh client, bootstrapping off the same node, finds all
-// providers (then the records are stored and the first client's searches missed them) or not.
-std::string SecondOpinion(const std::string& bootstrap, const BenchOptions& options) {
-  DhtNode second;
-  if (!second.Start(LoopbackOptions(NodeAddress(kClientAddressBlock, 249))).ok() ||
-      !second.Bootstrap({bootstrap}).ok() ||
-      !PollUntil([&] { return second.Connectivity().connected; }, milliseconds(10000),
-                 milliseconds(2))) {
-    return "could not connect";
-  }
-  ProviderLookup lookup(second, SystemClock::Instance());
+// One fresh client: join through `bootstrap`, then look the model up until all providers show.
+struct ClientRun {
+  std::unique_ptr<DhtNode> node;
+  bool connected = false;
+  bool found_all = false;
+  size_t most_found = 0;  // the most valid records any of its lookups returned
+  double connect_ms = 0;
+  double find_ms = 0;
+};
+
+ClientRun RunClient(const std::string& address, const std::string& bootstrap,
+                    const BenchOptions& options) {
+  ClientRun run;
+  const auto t0 = SteadyClock::now();
+  run.node = std::make_unique<DhtNode>();
+  run.connected = run.node->Start(LoopbackOptions(address, g_client_join_refresh_levels)).ok() &&
+                  run.node->Bootstrap({bootstrap}).ok() &&
+                  PollUntil([&] { return run.node->Connectivity().connected; },
+                            Bounded(milliseconds(30000)), milliseconds(2));
+  const auto t1 = SteadyClock::now();
+  run.connect_ms = Ms(t1 - t0);
+  if (!run.connected) return run;
+  ProviderLookup lookup(*run.node, SystemClock::Instance());
   ProviderQuery query;
   query.model_hash = kModelHash;
   query.timeout = milliseconds(5000);
-  size_t most = 0;
-  PollUntil(
+  run.found_all = PollUntil(
       [&] {
         auto result = lookup.Find(query);
-        if (result.ok()) most = std::max(most, result->providers.size());
-        return most == options.providers;
+        if (result.ok()) run.most_found = std::max(run.most_found, result->providers.size());
+        return run.most_found == options.providers;
       },
-      milliseconds(10000), milliseconds(5));
-  return "found " + std::to_string(most) + "/" + std::to_string(options.providers);
+      Bounded(milliseconds(30000)), milliseconds(5));
+  run.find_ms = Ms(SteadyClock::now() - t1);
+  return run;
+}
+
+// After a failed lookup: whether another fresh client, bootstrapping off the same node, finds all
+// providers (then the records are stored and the first client's searches missed them) or not.
+std::string SecondOpinion(const std::string& bootstrap, const BenchOptions& options) {
+  ClientRun second = RunClient(NodeAddress(kClientAddressBlock, 249), bootstrap, options);
+  if (!second.connected) return "could not connect";
+  return "found " + std::to_string(second.most_found) + "/" + std::to_string(options.providers);
 }
 
 // Fresh clients, one per repetition: connect, then look up the model until all providers show.
-nlohmann::json MeasureClients(Network& network, const BenchOptions& options) {
+nlohmann::json MeasureClients(Network& network, const BenchOptions& options,
+                              const std::string& where) {
   std::vector<double> connect_ms, find_ms, samples;
-  size_t failures = 0, slow_finds = 0;
+  size_t failures = 0, slow_finds = 0, measured = 0;
   // Why clients failed: "connect" (no good peer in 30 s) or "found N/M" (the most valid records
   // any lookup of that client returned), with the client's good nodes at the end.
   std::vector<std::string> failure_notes;
   std::vector<std::unique_ptr<DhtNode>> staying;  // --client-exit end-of-size
-  for (size_t r = 0; r < options.repetitions; ++r) {
-    const auto t0 = SteadyClock::now();
-    auto client = std::make_unique<DhtNode>();
-    if (!client->Start(LoopbackOptions(NodeAddress(kClientAddressBlock, r))).ok() ||
-        !client->Bootstrap({network.client_bootstrap_address(r)}).ok() ||
-        !PollUntil([&] { return client->Connectivity().connected; }, milliseconds(30000),
-                   milliseconds(2))) {
+  nlohmann::json holders;  // where the records are, taken at the first failed lookup
+  for (size_t r = 0; r < options.repetitions && Left().count() > 0; ++r, ++measured) {
+    const std::string bootstrap = network.client_bootstrap_address(r);
+    ClientRun client = RunClient(NodeAddress(kClientAddressBlock, r), bootstrap, options);
+    if (!client.connected) {
       ++failures;
       failure_notes.push_back("connect");
+      Progress(where, "client {}/{}: no good peer after {:.0f} ms", r + 1, options.repetitions,
+               client.connect_ms);
       continue;
     }
-    const auto t1 = SteadyClock::now();
-    ProviderLookup lookup(*client, SystemClock::Instance());
-    ProviderQuery query;
-    query.model_hash = kModelHash;
-    query.timeout = milliseconds(5000);
-    size_t most_found = 0;
-    const bool found = PollUntil(
-        [&] {
-          auto result = lookup.Find(query);
-          if (result.ok()) most_found = std::max(most_found, result->providers.size());
-          return result.ok() && result->providers.size() == options.providers;
-        },
-        milliseconds(30000), milliseconds(5));
-    const auto t2 = SteadyClock::now();
-    const unsigned good_nodes = client->Connectivity().good_nodes;
-    if (!options.client_exits_after_lookup) staying.push_back(std::move(client));
-    if (!found) {
+    const unsigned good_nodes = client.node->Connectivity().good_nodes;
+    if (!options.client_exits_after_lookup) staying.push_back(std::move(client.node));
+    if (!client.found_all) {
       ++failures;
-      failure_notes.push_back("found " + std::to_string(most_found) + "/" +
+      failure_notes.push_back("found " + std::to_string(client.most_found) + "/" +
                               std::to_string(options.providers) + ", good nodes " +
                               std::to_string(good_nodes) + "; a second fresh client then " +
-                              SecondOpinion(network.client_bootstrap_address(r), options));
+                              SecondOpinion(bootstrap, options));
+      Progress(where, "client {}/{}: {}", r + 1, options.repetitions, failure_notes.back());
+      if (holders.is_null()) {
+        auto found = network.Holders();
+        holders = found.ok() ? *found : nlohmann::json(found.status().ToString());
+        Progress(where, "where the records are: {}", holders.dump());
+      }
       continue;
     }
-    connect_ms.push_back(Ms(t1 - t0));
-    find_ms.push_back(Ms(t2 - t1));
+    Progress(where, "client {}/{}: connected in {:.1f} ms, found all in {:.1f} ms", r + 1,
+             options.repetitions, client.connect_ms, client.find_ms);
+    connect_ms.push_back(client.connect_ms);
+    find_ms.push_back(client.find_ms);
     if (find_ms.back() >= 900) ++slow_finds;
     samples.push_back(std::round(find_ms.back() * 10) / 10);
   }
-  return {
+  nlohmann::json out = {
+      {"clients", measured},
       {"failures", failures},
       {"failure_notes", failure_notes},
       {"connect_ms", {{"p50", Percentile(connect_ms, 0.5)}, {"p95", Percentile(connect_ms, 0.95)}}},
@@ -473,25 +600,43 @@ nlohmann::json MeasureClients(Network& network, const BenchOptions& options) {
         {"max", find_ms.empty() ? -1 : *std::max_element(find_ms.begin(), find_ms.end())}}},
       {"finds_over_900ms", slow_finds},
       {"find_ms_samples", samples}};
+  if (!holders.is_null()) out["record_holders_at_first_failure"] = holders;
+  if (measured < options.repetitions) {
+    out["error"] = "run time limit reached after " + std::to_string(measured) + " of " +
+                   std::to_string(options.repetitions) + " clients";
+  }
+  return out;
 }
 
 // One phase on a network of its own, so that no phase inherits another's departed clients
 // (their stale routing entries cost OpenDHT request timeouts): start `node_count` nodes, wait
 // until every node knows `min_good` good nodes, publish, measure.
-nlohmann::json RunPhase(size_t node_count, unsigned min_good, const BenchOptions& options) {
+nlohmann::json RunPhase(size_t node_count, unsigned min_good, const BenchOptions& options,
+                        const std::string& where) {
   nlohmann::json out = {{"criterion_good_nodes", min_good}};
   const auto start = SteadyClock::now();
+  Progress(where, "starting {} nodes", node_count);
   Network network;
   Status status = network.Start(node_count, options.nodes_per_process);
   out["processes"] = network.processes();
-  if (status.ok()) status = network.WaitConnected(min_good, kConnectTimeout);
+  if (status.ok()) {
+    Progress(where, "{} nodes up in {} processes; waiting until each knows {} good nodes",
+             node_count, network.processes(), min_good);
+    status = network.WaitConnected(min_good, Bounded(kConnectTimeout));
+  }
   out["network_start_ms"] = Ms(SteadyClock::now() - start);
-  if (status.ok()) status = network.Publish(options.providers);
+  if (status.ok()) {
+    Progress(where, "connected after {:.0f} ms; publishing {} providers",
+             Ms(SteadyClock::now() - start), options.providers);
+    status = network.Publish(options.providers);
+  }
   if (!status.ok()) {
+    Progress(where, "stopped: {}", status.ToString());
     out["error"] = status.ToString();
     return out;
   }
-  out.update(MeasureClients(network, options));
+  out.update(MeasureClients(network, options, where));
+  Progress(where, "done; stopping the network");
   return out;
 }
 
@@ -504,8 +649,8 @@ nlohmann::json RunOne(size_t node_count, const BenchOptions& options) {
           {"repetitions", options.repetitions},
           {"client_exit", options.client_exits_after_lookup ? "after-lookup" : "end-of-size"},
           {"addresses", g_distinct_addresses ? "distinct" : "shared"},
-          {"cold", RunPhase(node_count, 1, options)},
-          {"warm", RunPhase(node_count, warm_good, options)}};
+          {"cold", RunPhase(node_count, 1, options, std::to_string(node_count) + " cold")},
+          {"warm", RunPhase(node_count, warm_good, options, std::to_string(node_count) + " warm")}};
 }
 
 }  // namespace
@@ -519,6 +664,7 @@ int main(int argc, char** argv) {
   size_t child_slice = 0;
   std::string bootstrap, addresses = "shared";
   unsigned address_block = 1;
+  unsigned time_limit_s = 3600;
   app.add_option("--nodes", nodes, "network sizes")->delimiter(',');
   app.add_option("--addresses", addresses,
                  "shared: every node on 127.0.0.1; distinct: one 127.0.0.0/8 address per node "
@@ -537,6 +683,16 @@ int main(int argc, char** argv) {
                  "when a measured client leaves: end-of-size (all stay until the size is done) "
                  "or after-lookup (its entries go stale in other nodes' routing tables)")
       ->check(CLI::IsMember({"end-of-size", "after-lookup"}));
+  app.add_option("--time-limit-s", time_limit_s,
+                 "bound on the whole run: waits are cut to it, and a phase that reaches it stops "
+                 "and reports the clients measured so far")
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--join-refresh-levels", infernet::discovery::g_join_refresh_levels,
+                 "the network's nodes: id ranges looked up on joining (DhtNodeOptions; 0 = off)")
+      ->check(CLI::Range(0, 160));
+  app.add_option("--client-join-refresh-levels", infernet::discovery::g_client_join_refresh_levels,
+                 "the measured clients: id ranges looked up on joining (0 = off)")
+      ->check(CLI::Range(0, 160));
   app.add_option("--child-slice", child_slice, "internal: host this many nodes for the parent");
   app.add_option("--bootstrap", bootstrap, "internal: the parent's bootstrap node");
   CLI11_PARSE(app, argc, argv);
@@ -547,7 +703,17 @@ int main(int argc, char** argv) {
   infernet::discovery::g_address_block = address_block;
   if (child_slice > 0) return infernet::discovery::RunChild(child_slice, bootstrap);
   options.client_exits_after_lookup = client_exit == "after-lookup";
+  infernet::discovery::g_run_start = std::chrono::steady_clock::now();
+  infernet::discovery::g_run_deadline =
+      infernet::discovery::g_run_start + std::chrono::seconds(time_limit_s);
   for (size_t n : nodes) {
+    if (infernet::discovery::Left().count() == 0) {
+      std::printf("%s\n",
+                  nlohmann::json{{"nodes", n}, {"error", "run time limit reached before this size"}}
+                      .dump()
+                      .c_str());
+      continue;
+    }
     if (n < 2) {
       std::printf("%s\n", nlohmann::json{{"nodes", n}, {"error", "need 2+ nodes"}}.dump().c_str());
       continue;

@@ -5,11 +5,13 @@
 #include <opendht.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <future>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <utility>
 
 namespace infernet::discovery {
@@ -50,6 +52,27 @@ std::string_view AsView(const dht::Blob& blob) {
   return std::string_view(reinterpret_cast<const char*>(blob.data()), blob.size());
 }
 
+// Kademlia's join step, which OpenDHT 2.4 leaves out: look up one random id in each of the
+// `levels` ranges farthest from our own id (bit i flipped, the bits before it ours).
+// A node that joins through a bootstrap peer otherwise learns only its own neighbourhood; in a
+// young network its far ranges stay empty for minutes (OpenDHT refills them by single random
+// queries to nodes that know no more), and a put or get for a key out there then stops at the nodes
+// of its own half, far from where other nodes' lookups converge (docs/benchmarks.md, "Discovery").
+// Looked up right after connecting, while the bootstrap peer is most of what the node knows, each
+// search goes through that peer, who knows the whole network.
+void RefreshFarRanges(dht::DhtRunner& runner, unsigned levels) {
+  const dht::InfoHash own = runner.getNodeId();
+  for (unsigned level = 0; level < levels && level < 160; ++level) {
+    dht::InfoHash target = dht::InfoHash::getRandom();
+    for (unsigned bit = 0; bit < level; ++bit) target.setBit(bit, own.getBit(bit));
+    target.setBit(level, !own.getBit(level));
+    // Only the search matters: the nodes it meets enter the routing table.
+    runner.get(
+        target, [](const std::vector<std::shared_ptr<dht::Value>>&) { return false; }, [](bool) {},
+        dht::Value::TypeFilter(kRecordValueType));
+  }
+}
+
 // Shared between a Get call and OpenDHT's callbacks, which may outlive the call after a timeout.
 struct GetState {
   std::mutex mu;
@@ -83,7 +106,20 @@ Status DhtNode::Start(const DhtNodeOptions& options) {
         static_cast<ssize_t>(options.max_requests_per_peer_per_s);
     config.bind4 = dht::SockAddr(reinterpret_cast<const sockaddr*>(&bind4), sizeof(bind4));
     auto runner = std::make_unique<dht::DhtRunner>();
-    runner->run(config, dht::DhtRunner::Context{});
+    dht::DhtRunner::Context context;
+    // Runs on OpenDHT's thread, which does not hold the runner's operation lock here: queuing
+    // gets is safe. The runner outlives its thread (Stop joins it first).
+    dht::DhtRunner* raw_runner = runner.get();
+    auto refreshed = std::make_shared<std::atomic<bool>>(false);
+    const unsigned levels = options.join_refresh_levels;
+    context.statusChangedCallback = [raw_runner, refreshed, levels](dht::NodeStatus v4,
+                                                                    dht::NodeStatus) {
+      // Once, on joining: later, OpenDHT's own bucket maintenance keeps the table filled.
+      if (v4 == dht::NodeStatus::Connected && !refreshed->exchange(true)) {
+        RefreshFarRanges(*raw_runner, levels);
+      }
+    };
+    runner->run(config, std::move(context));
 
     ReplacePolicy policy = options.replace_policy;
     dht::ValueType type(
@@ -217,6 +253,49 @@ DhtConnectivity DhtNode::Connectivity() const {
     spdlog::warn("DHT node statistics unavailable: {}", e.what());
   }
   return connectivity;
+}
+
+DhtLocalView DhtNode::LocalView(std::string_view key) const {
+  DhtLocalView view;
+  const dht::InfoHash hash = dht::InfoHash::get(std::string(key));
+  view.key_hash_hex = hash.toString();
+  if (!runner_) return view;
+  try {
+    view.node_id_hex = runner_->getNodeId().toString();
+    // printStorageLog starts with "Storage <hash> <n> list., <n> values (<n> bytes)", or
+    // "Storage <hash> empty".
+    const std::string log = runner_->getStorageLog(hash);
+    const size_t values_at = log.find(" values (");
+    if (values_at != std::string::npos) {
+      const size_t digits = log.find_last_not_of("0123456789", values_at - 1) + 1;
+      if (digits < values_at)
+        view.stored_values = std::stoull(log.substr(digits, values_at - digits));
+    }
+    view.search_log = runner_->getSearchLog(hash, AF_INET);
+  } catch (const std::exception& e) {
+    spdlog::warn("DHT node view unavailable: {}", e.what());
+  }
+  return view;
+}
+
+std::vector<std::string> DhtNode::RoutingTableIds() const {
+  std::vector<std::string> ids;
+  if (!runner_) return ids;
+  try {
+    // dumpBucket writes each node as "    Node <40 hex digits> <address> ...".
+    constexpr std::string_view kMarker = "Node ";
+    constexpr size_t kIdDigits = 40;
+    const std::string log = runner_->getRoutingTablesLog(AF_INET);
+    for (size_t at = log.find(kMarker); at != std::string::npos; at = log.find(kMarker, at + 1)) {
+      const std::string id = log.substr(at + kMarker.size(), kIdDigits);
+      if (id.size() == kIdDigits && id.find_first_not_of("0123456789abcdef") == std::string::npos) {
+        ids.push_back(id);
+      }
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("DHT routing table unavailable: {}", e.what());
+  }
+  return ids;
 }
 
 void DhtNode::Stop() {

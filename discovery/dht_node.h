@@ -34,6 +34,8 @@ inline constexpr uint32_t kInfernetDhtNetworkId = 0x1f4e7e70;
 // same value id. Runs on OpenDHT's thread; must be quick and must not call into the DhtNode.
 using ReplacePolicy = std::function<bool(std::string_view stored, std::string_view incoming)>;
 
+inline constexpr unsigned kDefaultJoinRefreshLevels = 3;
+
 struct DhtNodeOptions {
   std::string bind_address = "127.0.0.1";  // IPv4 literal: "127.0.0.1" or "0.0.0.0"
   uint16_t port = 0;                       // 0: the system picks one; read it back with port()
@@ -46,6 +48,19 @@ struct DhtNodeOptions {
   // OpenDHT limits requests per source IP. Every node of a loopback test network shares one IP,
   // so tests and benchmarks lift the limit (-1); 0 keeps OpenDHT's default.
   int64_t max_requests_per_peer_per_s = 0;
+  // Kademlia's join step: on first connecting, look up a random id in each of this many id ranges
+  // farthest from the node's own (see RefreshFarRanges in dht_node.cc). 0 turns it off (only to
+  // measure what it does).
+  unsigned join_refresh_levels = kDefaultJoinRefreshLevels;
+};
+
+// What one node holds and routes for a key, for diagnostics (benchmarks, debugging): which nodes
+// store a record, and how close they are to the key, decides whether lookups can find it.
+struct DhtLocalView {
+  std::string node_id_hex;   // this node's 160-bit DHT id
+  std::string key_hash_hex;  // the DHT id the key maps to
+  size_t stored_values = 0;  // values this node stores under the key
+  std::string search_log;    // OpenDHT's dump of this node's search for the key, if any
 };
 
 struct DhtConnectivity {
@@ -79,6 +94,11 @@ class DhtNode final : public RecordStore {
   Result<RecordStoreGet> Get(std::string_view key, std::chrono::milliseconds timeout) override;
 
   DhtConnectivity Connectivity() const;
+  // Diagnostics only: OpenDHT exposes a node's storage and routing table as text, which these
+  // parse. LocalView: what this node stores and searched for under `key`. RoutingTableIds: the
+  // DHT ids (hex) of the nodes in this node's routing table.
+  DhtLocalView LocalView(std::string_view key) const;
+  std::vector<std::string> RoutingTableIds() const;
 
   // Leaves the network and joins OpenDHT's threads; no callback runs after it returns. Idempotent.
   void Stop();

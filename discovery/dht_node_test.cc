@@ -117,6 +117,34 @@ TEST_F(DhtNodeNetworkTest, RepublishingUnderTheSameIdReplacesTheValue) {
   EXPECT_THAT(values, ElementsAre("new"));
 }
 
+// Kademlia's join step (RefreshFarRanges in dht_node.cc): every node of a network that formed
+// through one bootstrap node soon knows a node in the half of the id space opposite its own, not
+// only its own neighbourhood. Without it, the nodes in the bootstrap node's half know none for
+// minutes, and their puts for keys out there land far from where lookups converge.
+TEST(DhtNodeJoinTest, EveryNodeSoonKnowsANodeInTheFarHalfOfTheIdSpace) {
+  auto network = LoopbackDhtNetwork::Create(40);
+  ASSERT_TRUE(network.ok());
+  ASSERT_TRUE((*network)->WaitConnected(1, milliseconds(10000)).ok());
+  auto top_bit = [](const std::string& id_hex) {
+    return std::stoi(id_hex.substr(0, 1), nullptr, 16) >> 3;
+  };
+  size_t blind = 0;
+  const bool all_know = PollUntil(
+      [&] {
+        blind = 0;
+        for (size_t i = 0; i < (*network)->size(); ++i) {
+          DhtNode& node = (*network)->node(i);
+          const int own = top_bit(node.LocalView("").node_id_hex);
+          bool knows_far = false;
+          for (const std::string& id : node.RoutingTableIds()) knows_far |= top_bit(id) != own;
+          if (!knows_far) ++blind;
+        }
+        return blind == 0;
+      },
+      milliseconds(10000), milliseconds(100));
+  EXPECT_TRUE(all_know) << blind << " of 40 nodes know no node in the far half";
+}
+
 TEST(DhtNodeReplacePolicyTest, StoringNodesApplyTheReplacePolicy) {
   DhtNodeOptions options;
   // Refuse replacements that start with "forged": stands in for "signed by another key".
