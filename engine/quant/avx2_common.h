@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "engine/quant/prefetch.h"
+
 #define INFERNET_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 namespace infernet::quant::internal::avx2 {
@@ -27,30 +29,6 @@ INFERNET_AVX2 inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
 template <class T>
 const T* RowAt(const uint8_t* base, size_t stride, int index) {
   return reinterpret_cast<const T*>(base + static_cast<size_t>(index) * stride);
-}
-
-// Software prefetch of the weights ahead of a tile of `rows` rows `row_stride` bytes apart,
-// covering the `bytes` a kernel step consumes. Mapped model files sit in 4 KiB page-cache pages,
-// and hardware prefetchers stop at page boundaries, so streaming a matrix-vector product stalls at
-// every page without it (measured: +20 % decode tokens/s on a 1B Q4_K model). Long rows are
-// prefetched kPrefetchDistance bytes ahead in the same row. A tile of short rows (at most
-// kShortTileBytes in all) is prefetched one tile ahead, at the same place in the next tile's
-// rows: 1 KiB ahead would land in rows the tile is already reading, and the hardware prefetchers
-// restart on every short row (measured on Zen 3: a 32000 x 768 F16 matrix-vector product
-// streamed 12 GB/s, against 23 GB/s for 16384 x 8192). Prefetches never fault, so addresses past
-// the matrix are harmless, and no arithmetic changes: results are the same bits.
-constexpr uintptr_t kPrefetchDistance = 1024;
-constexpr size_t kShortTileBytes = 8192;
-inline uintptr_t PrefetchDistance(size_t row_stride, int rows) {
-  const size_t tile = row_stride * static_cast<size_t>(rows);
-  return tile > kPrefetchDistance && tile <= kShortTileBytes ? tile : kPrefetchDistance;
-}
-INFERNET_AVX2 inline void PrefetchAhead(const void* step, size_t bytes, size_t row_stride,
-                                        int rows) {
-  const uintptr_t ahead = reinterpret_cast<uintptr_t>(step) + PrefetchDistance(row_stride, rows);
-  for (size_t off = 0; off < bytes; off += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
-  }
 }
 
 // Tile function tables: PickTile<K>(rows, cols) is K::Run<rows, cols> for rows, cols in 1..4.

@@ -14,7 +14,6 @@ namespace {
 
 using avx2::HalfToFloat;
 using avx2::HorizontalSum;
-using avx2::PrefetchAhead;
 using avx2::RowAt;
 using avx2::RunTiles;
 

@@ -21,6 +21,7 @@
 
 #include "engine/quant/blocks.h"
 #include "engine/quant/dispatch.h"
+#include "engine/quant/prefetch.h"
 
 #define INFERNET_AVX512 \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
@@ -45,16 +46,6 @@ INFERNET_AVX512 inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
 template <class T>
 const T* RowAt(const uint8_t* base, size_t stride, int index) {
   return reinterpret_cast<const T*>(base + static_cast<size_t>(index) * stride);
-}
-
-// Software prefetch of the weights ahead in the same row (see vec_dot_avx2.cc: hardware
-// prefetchers stop at the 4 KiB page boundaries of mapped model files). Never changes results.
-constexpr uintptr_t kPrefetchDistance = 1024;
-INFERNET_AVX512 inline void PrefetchAhead(const void* step, size_t bytes) {
-  const uintptr_t ahead = reinterpret_cast<uintptr_t>(step) + kPrefetchDistance;
-  for (size_t off = 0; off < bytes; off += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
-  }
 }
 
 // Int32 lanes holding `v` in [-32768, 32767] times int32 lanes holding a scale in [0, 65535] with
@@ -125,7 +116,7 @@ struct FloatKernel {
       for (int c = 0; c < C; ++c) av[c] = _mm512_loadu_ps(RowAt<float>(a, as, c) + i);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
-        PrefetchAhead(w + r * ws + i * Weights::kElementBytes, 16 * Weights::kElementBytes);
+        PrefetchAhead(w + r * ws + i * Weights::kElementBytes, 16 * Weights::kElementBytes, ws, R);
         const __m512 wv = Weights::Load16(w + r * ws, i);
 #pragma GCC unroll 8
         for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(wv, av[c], acc[r][c]);
@@ -190,7 +181,7 @@ struct Q8_0Kernel {
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const BlockQ8_0* wb = RowAt<BlockQ8_0>(w, ws, r) + b;
-      PrefetchAhead(wb, 2 * sizeof(BlockQ8_0));
+      PrefetchAhead(wb, 2 * sizeof(BlockQ8_0), ws, R);
       const __m512i q = _mm512_xor_si512(LoadPair(wb, two), bias);
       const __m512 dw = PairScales(wb, two);
 #pragma GCC unroll 4
@@ -288,7 +279,7 @@ struct Q4_0Kernel {
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const BlockQ4_0* wb = RowAt<BlockQ4_0>(w, ws, r) + b;
-      PrefetchAhead(wb, 4 * sizeof(BlockQ4_0));
+      PrefetchAhead(wb, 4 * sizeof(BlockQ4_0), ws, R);
       const __m512i raw = GatherLanes(wb, offsetof(BlockQ4_0, qs), count);
       const __m512i lo = _mm512_and_si512(raw, low4);
       const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
@@ -407,7 +398,7 @@ struct Q4KKernel {
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const BlockQ4_K& wb = RowAt<BlockQ4_K>(w, ws, r)[b];
-        PrefetchAhead(&wb, sizeof(BlockQ4_K));
+        PrefetchAhead(&wb, sizeof(BlockQ4_K), ws, R);
         const __m128i sc_m = UnpackScalesAndMins(wb);
         const __m512i sc32 = _mm512_cvtepu8_epi32(sc_m);  // sc0..7, m0..7
         // int16 [m0, m0, m1, m1, ..., m7, m7] against the 16 bsums.
@@ -499,7 +490,7 @@ struct Q6KKernel {
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const BlockQ6_K& wb = RowAt<BlockQ6_K>(w, ws, r)[b];
-        PrefetchAhead(&wb, sizeof(BlockQ6_K));
+        PrefetchAhead(&wb, sizeof(BlockQ6_K), ws, R);
         // Scales as int32 lanes with a zero high word (int8 -> int16 sign-extended ->
         // zero-extended).
         const __m512i sc32 = _mm512_cvtepu16_epi32(

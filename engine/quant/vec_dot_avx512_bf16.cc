@@ -21,6 +21,7 @@
 #include <algorithm>
 
 #include "engine/quant/dispatch.h"
+#include "engine/quant/prefetch.h"
 
 #define INFERNET_AVX512_BF16 \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx2,fma")))
@@ -49,10 +50,6 @@ INFERNET_AVX512_BF16 inline __m512bh LoadMasked(const uint8_t* p, int64_t i, __m
   return (__m512bh)_mm512_maskz_loadu_epi16(m, p + 2 * i);
 }
 
-// Weights ahead in the same row (hardware prefetchers stop at the 4 KiB page boundaries of mapped
-// model files; see vec_dot_avx2.cc). Never changes results.
-constexpr int64_t kPrefetchBytes = 1024;
-
 // Up to 6 x 4 tiles: 24 accumulators, 4 activation vectors and a weight vector fit the 32
 // registers (6 rows measured 1.15-1.3x faster than 4 at n = 512 on Zen 5). A single column gets
 // kMatVecRows independent chains.
@@ -75,7 +72,7 @@ struct Bf16Kernel {
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const uint8_t* row = w + r * ws;
-        _mm_prefetch(reinterpret_cast<const char*>(row + 2 * i + kPrefetchBytes), _MM_HINT_T0);
+        PrefetchAhead(row + 2 * i, 64, ws, R);
         const __m512bh wv = Load32(row, i);
 #pragma GCC unroll 4
         for (int c = 0; c < C; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv, av[c]);

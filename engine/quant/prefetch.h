@@ -1,0 +1,39 @@
+// Software prefetch of matrix weights, shared by the x86-64 kernel files (AVX2 and AVX-512).
+// Include only from files compiled for x86-64; prefetch is baseline SSE, so these helpers inline
+// into kernels of any target level.
+#pragma once
+
+#include <xmmintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace infernet::quant::internal {
+
+// Mapped model files sit in 4 KiB page-cache pages, and hardware prefetchers stop at page
+// boundaries, so streaming a matrix-vector product stalls at every page without software prefetch
+// (measured: +20 % decode tokens/s on a 1B Q4_K model). Long rows are prefetched
+// kPrefetchDistance bytes ahead in the same row. A tile of short rows (at most kShortTileBytes in
+// all) is prefetched one tile ahead, at the same place in the next tile's rows: 1 KiB ahead would
+// land in rows the tile is already reading, and the hardware prefetchers restart on every short
+// row (measured on Zen 3: a 32000 x 768 F16 matrix-vector product streamed 12 GB/s, against
+// 23 GB/s for 16384 x 8192). Prefetches never fault, so addresses past the matrix are harmless,
+// and no arithmetic changes: results are the same bits.
+constexpr uintptr_t kPrefetchDistance = 1024;
+constexpr size_t kShortTileBytes = 8192;
+
+inline uintptr_t PrefetchDistance(size_t row_stride, int rows) {
+  const size_t tile = row_stride * static_cast<size_t>(rows);
+  return tile > kPrefetchDistance && tile <= kShortTileBytes ? tile : kPrefetchDistance;
+}
+
+// Prefetches the `bytes` a kernel step consumes at `step`, ahead by PrefetchDistance for a tile
+// of `rows` rows `row_stride` bytes apart.
+inline void PrefetchAhead(const void* step, size_t bytes, size_t row_stride, int rows) {
+  const uintptr_t ahead = reinterpret_cast<uintptr_t>(step) + PrefetchDistance(row_stride, rows);
+  for (size_t off = 0; off < bytes; off += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
+  }
+}
+
+}  // namespace infernet::quant::internal
