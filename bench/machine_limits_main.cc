@@ -4,6 +4,7 @@
 //
 // Usage: infernet_machine_limits [--threads=N] [--buffer_mib=N] [--repetitions=N]
 //                                [--sgemm_n=N] [--sgemm_repetitions=N] [--skip_sgemm]
+//                                [--skip_bandwidth]
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -23,6 +24,7 @@ struct Flags {
   BandwidthOptions bandwidth;
   SgemmOptions sgemm;
   bool skip_sgemm = false;
+  bool skip_bandwidth = false;
 };
 
 Result<int> ParsePositive(std::string_view name, std::string_view text) {
@@ -42,6 +44,10 @@ Result<Flags> ParseFlags(int argc, char** argv) {
     const std::string_view arg = argv[i];
     if (arg == "--skip_sgemm") {
       flags.skip_sgemm = true;
+      continue;
+    }
+    if (arg == "--skip_bandwidth") {
+      flags.skip_bandwidth = true;
       continue;
     }
     const std::size_t eq = arg.find('=');
@@ -78,10 +84,12 @@ void PrintBandwidth(const char* name, const BandwidthOptions& options, Throughpu
 
 Status Run(const Flags& flags) {
   const BandwidthOptions& bw = flags.bandwidth;
-  INFERNET_ASSIGN_OR_RETURN(const Throughput read, MeasureReadBandwidth(bw));
-  PrintBandwidth("read_bandwidth", bw, read);
-  INFERNET_ASSIGN_OR_RETURN(const Throughput copy, MeasureCopyBandwidth(bw));
-  PrintBandwidth("copy_bandwidth", bw, copy);
+  if (!flags.skip_bandwidth) {
+    INFERNET_ASSIGN_OR_RETURN(const Throughput read, MeasureReadBandwidth(bw));
+    PrintBandwidth("read_bandwidth", bw, read);
+    INFERNET_ASSIGN_OR_RETURN(const Throughput copy, MeasureCopyBandwidth(bw));
+    PrintBandwidth("copy_bandwidth", bw, copy);
+  }
   if (flags.skip_sgemm) return Status::Ok();
   const SgemmOptions& gemm = flags.sgemm;
   if (infernet::bench::SgemmKernelUnderusesCpu()) {

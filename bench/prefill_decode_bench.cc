@@ -3,12 +3,13 @@
 // tokens/s (128 greedy tokens) against the memory-bandwidth ceiling, and peak RSS against
 // weights + KV cache + 10 %.
 //
-// The machine limits run in child processes (this program re-executed with --limits-child), so
-// their 1 GiB buffers and SGEMM matrices never count in the engine process's peak RSS, and so each
-// child can pick its own OpenBLAS kernels: OpenBLAS reads OPENBLAS_CORETYPE only when it loads.
-// The SGEMM reference is the AVX-512 ("SkylakeX") kernels on a CPU that has AVX-512, because
-// Debian's OpenBLAS 0.3.21 falls back to AVX2 kernels on Zen 5 (half the peak); the rate of the
-// kernels OpenBLAS picks by itself is reported beside it. See docs/benchmarks.md.
+// The machine limits run in child processes (infernet_machine_limits, found beside this program),
+// so their 1 GiB buffers, SGEMM matrices and OpenBLAS itself (its code and thread buffers) never
+// count in the engine process's peak RSS, and so each child can pick its own OpenBLAS kernels:
+// OpenBLAS reads OPENBLAS_CORETYPE only when it loads. The SGEMM reference is the AVX-512
+// ("SkylakeX") kernels on a CPU that has AVX-512, because Debian's OpenBLAS 0.3.21 falls back to
+// AVX2 kernels on Zen 5 (half the peak); the rate of the kernels OpenBLAS picks by itself is
+// reported beside it. See docs/benchmarks.md.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,9 +21,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <filesystem>
 #include <vector>
 
-#include "bench/machine_limits.h"
+#include <nlohmann/json.hpp>
+
 #include "engine/cpu/cpu_backend.h"
 #include "engine/gguf/gguf_file.h"
 #include "engine/model/context.h"
@@ -41,9 +44,7 @@ struct Flags {
   int repetitions = 3;
   int bandwidth_mib = 1024;
   bool skip_limits = false;
-  // Internal: run as the limit-measuring child and print "<GB/s> <GFLOP/s> <kernel>".
-  bool limits_child = false;
-  bool child_skip_bandwidth = false;
+  std::string limits_program;  // empty: infernet_machine_limits beside this program
 };
 
 struct ChildLimits {
@@ -52,44 +53,55 @@ struct ChildLimits {
   std::string kernel;
 };
 
-int RunLimitsChild(const Flags& flags) {
-  double read_gb = 0;
-  if (!flags.child_skip_bandwidth) {
-    BandwidthOptions bw;
-    bw.threads = flags.threads;
-    bw.buffer_bytes = static_cast<size_t>(flags.bandwidth_mib) << 20;
-    auto read = MeasureReadBandwidth(bw);
-    if (!read.ok()) return 1;
-    read_gb = read->best;
-  }
-  SgemmOptions gemm;
-  gemm.threads = flags.threads;
-  auto sgemm = MeasureSgemmGflops(gemm);
-  if (!sgemm.ok()) return 1;
-  std::printf("%.4f %.4f %s\n", read_gb, sgemm->best, SgemmKernelName().c_str());
-  return 0;
-}
-
 bool CpuHasAvx512() {
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 }
 
-// Re-executes this program as a limit-measuring child with OPENBLAS_CORETYPE set to `coretype`
-// (removed when empty) and parses its one line of output.
+std::string LimitsProgram(const Flags& flags) {
+  if (!flags.limits_program.empty()) return flags.limits_program;
+  std::error_code error;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  return (error ? std::filesystem::path("infernet_machine_limits")
+                : self.parent_path() / "infernet_machine_limits")
+      .string();
+}
+
+// Reads the figures a child needs from infernet_machine_limits' JSON lines.
+Result<ChildLimits> ParseLimits(const std::string& output, bool bandwidth) {
+  ChildLimits limits;
+  size_t at = 0;
+  while (at < output.size()) {
+    size_t end = output.find('\n', at);
+    if (end == std::string::npos) end = output.size();
+    const auto line = nlohmann::json::parse(output.substr(at, end - at), nullptr, false);
+    at = end + 1;
+    if (!line.is_object()) continue;
+    const std::string name = line.value("name", "");
+    if (name == "read_bandwidth") limits.read_gb_per_s = line.value("gb_per_s", 0.0);
+    if (name == "sgemm") {
+      limits.sgemm_gflop_per_s = line.value("gflop_per_s", 0.0);
+      limits.kernel = line.value("kernel", "");
+    }
+  }
+  if (limits.sgemm_gflop_per_s <= 0 || (bandwidth && limits.read_gb_per_s <= 0)) {
+    return Status::Internal("machine-limit measurement printed no " +
+                            std::string(bandwidth ? "bandwidth and SGEMM" : "SGEMM") +
+                            " figures: '" + output + "'");
+  }
+  return limits;
+}
+
+// Runs infernet_machine_limits with OPENBLAS_CORETYPE set to `coretype` (removed when empty) and
+// reads its read bandwidth (unless !bandwidth) and SGEMM rate.
 Result<ChildLimits> MeasureLimitsInChild(const Flags& flags, const std::string& coretype,
                                          bool bandwidth) {
   // Everything the child needs is built before fork(): the engine's worker threads may be
   // running, so the child calls only async-signal-safe functions before execve().
-  std::vector<std::string> args = {"infernet_prefill_decode_bench",
-                                   "--limits-child",
-                                   "--model",
-                                   "-",
-                                   "--threads",
-                                   std::to_string(flags.threads),
-                                   "--bandwidth-mib",
-                                   std::to_string(flags.bandwidth_mib)};
-  if (!bandwidth) args.push_back("--child-skip-bandwidth");
+  const std::string program = LimitsProgram(flags);
+  std::vector<std::string> args = {program, "--threads=" + std::to_string(flags.threads),
+                                   "--buffer_mib=" + std::to_string(flags.bandwidth_mib)};
+  if (!bandwidth) args.push_back("--skip_bandwidth");
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     if (std::strncmp(*e, "OPENBLAS_CORETYPE=", 18) != 0) env.emplace_back(*e);
@@ -108,7 +120,7 @@ Result<ChildLimits> MeasureLimitsInChild(const Flags& flags, const std::string& 
   if (pid == 0) {
     close(fds[0]);
     dup2(fds[1], STDOUT_FILENO);
-    execve("/proc/self/exe", argv.data(), envp.data());
+    execve(program.c_str(), argv.data(), envp.data());
     _exit(127);
   }
   close(fds[1]);
@@ -119,16 +131,15 @@ Result<ChildLimits> MeasureLimitsInChild(const Flags& flags, const std::string& 
   close(fds[0]);
   int wstatus = 0;
   waitpid(pid, &wstatus, 0);
-  ChildLimits limits;
-  int kernel_at = 0;
-  if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0 ||
-      std::sscanf(output.c_str(), "%lf %lf %n", &limits.read_gb_per_s, &limits.sgemm_gflop_per_s,
-                  &kernel_at) != 2) {
-    return Status::Internal("machine-limit measurement failed: '" + output + "'");
+  if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+    return Status::Internal(program + " failed (exit status " +
+                            std::to_string(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1) +
+                            (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 127
+                                 ? ", not found: build it or pass --limits-program"
+                                 : "") +
+                            ")");
   }
-  limits.kernel = output.substr(kernel_at);
-  while (!limits.kernel.empty() && limits.kernel.back() == '\n') limits.kernel.pop_back();
-  return limits;
+  return ParseLimits(output, bandwidth);
 }
 
 // The references for one engine run. Bandwidth: best of a measurement before and one after the
@@ -397,10 +408,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--skip-limits", flags.skip_limits,
                "engine figures only: no bandwidth or SGEMM reference (ratios are null)");
-  // Internal: how the program re-executes itself to measure the limits in a child process.
-  app.add_flag("--limits-child", flags.limits_child)->group("");
-  app.add_flag("--child-skip-bandwidth", flags.child_skip_bandwidth)->group("");
+  app.add_option("--limits-program", flags.limits_program,
+                 "the machine-limits program (default: infernet_machine_limits beside this one)");
   CLI11_PARSE(app, argc, argv);
-  if (flags.limits_child) return infernet::bench::RunLimitsChild(flags);
   return infernet::bench::Run(flags);
 }

@@ -68,14 +68,16 @@ class KvCache {
   int64_t n_layer() const { return n_layer_; }
   int64_t n_seq() const { return n_seq_; }
   int64_t n_ctx() const { return n_ctx_; }
-  int64_t kv_dim() const { return kv_dim_; }
+  int64_t n_head_kv() const { return n_head_kv_; }
+  int64_t head_dim() const { return head_dim_; }
+  int64_t kv_dim() const { return n_head_kv_ * head_dim_; }
 
  protected:
-  KvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx, int64_t kv_dim)
-      : n_layer_(n_layer), n_seq_(n_seq), n_ctx_(n_ctx), kv_dim_(kv_dim) {}
+  KvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim)
+      : n_layer_(n_layer), n_seq_(n_seq), n_ctx_(n_ctx), n_head_kv_(n_head_kv), head_dim_(head_dim) {}
 
  private:
-  int64_t n_layer_, n_seq_, n_ctx_, kv_dim_;
+  int64_t n_layer_, n_seq_, n_ctx_, n_head_kv_, head_dim_;
 };
 
 // Where each row of a batch belongs: its sequence and its position in that sequence.
@@ -107,8 +109,9 @@ class ComputeStream {
   virtual ~ComputeStream() = default;
 
   virtual std::unique_ptr<DeviceTensor> NewTensor(int64_t rows, int64_t cols) = 0;
+  // Keys and values of n_head_kv heads of head_dim elements per position.
   virtual std::unique_ptr<KvCache> NewKvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx,
-                                              int64_t kv_dim) = 0;
+                                              int64_t n_head_kv, int64_t head_dim) = 0;
 
   // dst rows 0..n-1 <- `src` (n * dst.cols() floats).
   virtual void CopyFromHost(const float* src, int64_t n, DeviceTensor& dst) = 0;

@@ -31,9 +31,9 @@ void CausalAttention(ThreadPool& pool, std::vector<std::vector<float>>& scores, 
       const int64_t g = item % params.n_head_kv;
       const int64_t seq = slots.seq[static_cast<size_t>(i)];
       const int64_t len = slots.pos[static_cast<size_t>(i)] + 1;
-      const float* k0 = cache.k(layer, seq, 0) + g * head_dim;
-      const float* v0 = cache.v(layer, seq, 0) + g * head_dim;
-      const int64_t stride = cache.kv_dim();
+      const float* k0 = cache.k(layer, seq, g, 0);
+      const float* v0 = cache.v(layer, seq, g, 0);
+      const int64_t stride = head_dim;
       for (int64_t h = g * group; h < (g + 1) * group; ++h) {
         const float* qh = q.row(i) + h * head_dim;
         float* oh = out.row(i) + h * head_dim;

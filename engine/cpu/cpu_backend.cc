@@ -28,8 +28,8 @@ class CpuStream final : public ComputeStream {
     return std::make_unique<CpuTensor>(rows, cols);
   }
   std::unique_ptr<KvCache> NewKvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx,
-                                      int64_t kv_dim) override {
-    return std::make_unique<CpuKvCache>(n_layer, n_seq, n_ctx, kv_dim);
+                                      int64_t n_head_kv, int64_t head_dim) override {
+    return std::make_unique<CpuKvCache>(n_layer, n_seq, n_ctx, n_head_kv, head_dim);
   }
 
   void CopyFromHost(const float* src, int64_t n, DeviceTensor& dst) override {
@@ -121,12 +121,15 @@ class CpuStream final : public ComputeStream {
   void StoreKv(KvCache& cache, int64_t layer, const DeviceTensor& k, const DeviceTensor& v,
                const TokenSlots& slots) override {
     CpuKvCache& c = AsCpu(cache);
-    const size_t bytes = static_cast<size_t>(c.kv_dim()) * sizeof(float);
+    const int64_t head_dim = c.head_dim();
+    const size_t bytes = static_cast<size_t>(head_dim) * sizeof(float);
     for (int64_t i = 0; i < slots.size(); ++i) {
       const int32_t seq = slots.seq[static_cast<size_t>(i)];
       const int32_t pos = slots.pos[static_cast<size_t>(i)];
-      std::memcpy(c.k(layer, seq, pos), AsCpu(k).row(i), bytes);
-      std::memcpy(c.v(layer, seq, pos), AsCpu(v).row(i), bytes);
+      for (int64_t h = 0; h < c.n_head_kv(); ++h) {
+        std::memcpy(c.k(layer, seq, h, pos), AsCpu(k).row(i) + h * head_dim, bytes);
+        std::memcpy(c.v(layer, seq, h, pos), AsCpu(v).row(i) + h * head_dim, bytes);
+      }
     }
   }
 

@@ -169,7 +169,7 @@ TEST_F(CpuBackendTest, AttentionWithGroupedKvHeadsMatchesReference) {
   const AttentionParams p{4, 2, 8, 1.0f / std::sqrt(8.0f)};
   const int64_t kv_dim = p.n_head_kv * p.head_dim, q_dim = p.n_head * p.head_dim;
   const int64_t n_ctx = 6, layer = 1;
-  auto cache = stream_->NewKvCache(2, 2, n_ctx, kv_dim);
+  auto cache = stream_->NewKvCache(2, 2, n_ctx, p.n_head_kv, p.head_dim);
   // Fill both sequences fully, in two StoreKv calls of different shapes.
   const std::vector<int32_t> all_seq = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
   const std::vector<int32_t> all_pos = {0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4};

@@ -50,27 +50,35 @@ class CpuTensor final : public DeviceTensor {
   std::unique_ptr<float[]> data_;
 };
 
-// F32 keys and values, [layer][seq][pos][kv_dim] each. F32 keeps attention exact with respect to
-// the projections and needs no conversion on the hot path; memory is 2x an F16 cache.
+// F32 keys and values, [layer][seq][kv head][pos][head_dim] each. F32 keeps attention exact with
+// respect to the projections and needs no conversion on the hot path; memory is 2x an F16 cache.
+// Each head's positions are contiguous, so attention streams them (with positions interleaved
+// across heads, a head's rows were head_dim floats every kv_dim: measured slower in decode).
 class CpuKvCache final : public KvCache {
  public:
-  CpuKvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx, int64_t kv_dim)
-      : KvCache(n_layer, n_seq, n_ctx, kv_dim),
-        elements_(static_cast<size_t>(n_layer * n_seq * n_ctx * kv_dim)),
+  CpuKvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim)
+      : KvCache(n_layer, n_seq, n_ctx, n_head_kv, head_dim),
+        elements_(static_cast<size_t>(n_layer * n_seq * n_ctx * n_head_kv * head_dim)),
         k_(std::make_unique_for_overwrite<float[]>(elements_)),
         v_(std::make_unique_for_overwrite<float[]>(elements_)) {}
 
   uint64_t size_bytes() const override { return 2 * elements_ * sizeof(float); }
-  size_t offset(int64_t layer, int64_t seq, int64_t pos) const {
-    return static_cast<size_t>(((layer * n_seq() + seq) * n_ctx() + pos) * kv_dim());
+  size_t offset(int64_t layer, int64_t seq, int64_t head, int64_t pos) const {
+    return static_cast<size_t>(
+        (((layer * n_seq() + seq) * n_head_kv() + head) * n_ctx() + pos) * head_dim());
   }
-  float* k(int64_t layer, int64_t seq, int64_t pos) { return k_.get() + offset(layer, seq, pos); }
-  float* v(int64_t layer, int64_t seq, int64_t pos) { return v_.get() + offset(layer, seq, pos); }
-  const float* k(int64_t layer, int64_t seq, int64_t pos) const {
-    return k_.get() + offset(layer, seq, pos);
+  // Position `pos` of KV head `head`; positions follow each other head_dim() floats apart.
+  float* k(int64_t layer, int64_t seq, int64_t head, int64_t pos) {
+    return k_.get() + offset(layer, seq, head, pos);
   }
-  const float* v(int64_t layer, int64_t seq, int64_t pos) const {
-    return v_.get() + offset(layer, seq, pos);
+  float* v(int64_t layer, int64_t seq, int64_t head, int64_t pos) {
+    return v_.get() + offset(layer, seq, head, pos);
+  }
+  const float* k(int64_t layer, int64_t seq, int64_t head, int64_t pos) const {
+    return k_.get() + offset(layer, seq, head, pos);
+  }
+  const float* v(int64_t layer, int64_t seq, int64_t head, int64_t pos) const {
+    return v_.get() + offset(layer, seq, head, pos);
   }
 
  private:
