@@ -109,11 +109,23 @@ Status Run(const Flags& flags) {
 
 }  // namespace
 
+constexpr const char* kUsage =
+    "Usage: infernet_machine_limits [--threads=N] [--buffer_mib=N] [--repetitions=N]\n"
+    "                               [--sgemm_n=N] [--sgemm_repetitions=N] [--skip_sgemm]\n"
+    "                               [--skip_bandwidth]\n"
+    "Prints the machine's read/copy bandwidth and OpenBLAS SGEMM rate as JSON lines.\n";
+
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+  }
   Result<Flags> flags = ParseFlags(argc, argv);
   Status status = flags.ok() ? Run(*flags) : flags.status();
   if (!status.ok()) {
-    std::fprintf(stderr, "infernet_machine_limits: %s\n", status.ToString().c_str());
+    std::fprintf(stderr, "infernet_machine_limits: %s\n%s", status.ToString().c_str(), kUsage);
     return 1;
   }
   return 0;
