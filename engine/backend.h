@@ -74,7 +74,11 @@ class KvCache {
 
  protected:
   KvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim)
-      : n_layer_(n_layer), n_seq_(n_seq), n_ctx_(n_ctx), n_head_kv_(n_head_kv), head_dim_(head_dim) {}
+      : n_layer_(n_layer),
+        n_seq_(n_seq),
+        n_ctx_(n_ctx),
+        n_head_kv_(n_head_kv),
+        head_dim_(head_dim) {}
 
  private:
   int64_t n_layer_, n_seq_, n_ctx_, n_head_kv_, head_dim_;

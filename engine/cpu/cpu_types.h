@@ -64,8 +64,8 @@ class CpuKvCache final : public KvCache {
 
   uint64_t size_bytes() const override { return 2 * elements_ * sizeof(float); }
   size_t offset(int64_t layer, int64_t seq, int64_t head, int64_t pos) const {
-    return static_cast<size_t>(
-        (((layer * n_seq() + seq) * n_head_kv() + head) * n_ctx() + pos) * head_dim());
+    return static_cast<size_t>((((layer * n_seq() + seq) * n_head_kv() + head) * n_ctx() + pos) *
+                               head_dim());
   }
   // Position `pos` of KV head `head`; positions follow each other head_dim() floats apart.
   float* k(int64_t layer, int64_t seq, int64_t head, int64_t pos) {

@@ -16,9 +16,9 @@ float FinishDot(float* lanes, const float* a, const float* b, int64_t from, int6
 }
 
 #if defined(__x86_64__)
-// FinishDot for 8 lane sums in a register: the same additions in the same order, and with no tail
-// ((i == n) they stay in registers: (l0+l4, l1+l5, l2+l6, l3+l7), then s0 = (l0+l4)+(l2+l6) and
-// s1 = (l1+l5)+(l3+l7), then s0 + s1.
+// FinishDot for 8 lane sums in a register: the same additions in the same order. With no tail
+// left (i == n) they stay in registers: (l0+l4, l1+l5, l2+l6, l3+l7), then s0 = (l0+l4)+(l2+l6)
+// and s1 = (l1+l5)+(l3+l7), then s0 + s1.
 __attribute__((target("avx2"))) float FinishDotAvx2(__m256 acc, const float* a, const float* b,
                                                     int64_t i, int64_t n) {
   if (i == n) {

@@ -63,7 +63,8 @@ Result<std::unique_ptr<Context>> Context::Create(const Model& model, const Conte
 
   Impl& m = *impl;
   m.stream = model.backend().CreateStream(params.n_threads);
-  m.cache = m.stream->NewKvCache(c.n_layer, m.params.n_seq, m.params.n_ctx, c.n_head_kv, c.head_dim);
+  m.cache =
+      m.stream->NewKvCache(c.n_layer, m.params.n_seq, m.params.n_ctx, c.n_head_kv, c.head_dim);
   m.seq_len.assign(static_cast<size_t>(m.params.n_seq), 0);
   m.x = m.stream->NewTensor(b, c.n_embd);
   m.xn = m.stream->NewTensor(b, c.n_embd);
