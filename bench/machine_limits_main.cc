@@ -4,7 +4,7 @@
 //
 // Usage: infernet_machine_limits [--threads=N] [--buffer_mib=N] [--repetitions=N]
 //                                [--sgemm_n=N] [--sgemm_repetitions=N] [--skip_sgemm]
-//                                [--skip_bandwidth]
+//                                [--skip_bandwidth] [--skip_copy]
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -25,6 +25,7 @@ struct Flags {
   SgemmOptions sgemm;
   bool skip_sgemm = false;
   bool skip_bandwidth = false;
+  bool skip_copy = false;  // read bandwidth only
 };
 
 Result<int> ParsePositive(std::string_view name, std::string_view text) {
@@ -48,6 +49,10 @@ Result<Flags> ParseFlags(int argc, char** argv) {
     }
     if (arg == "--skip_bandwidth") {
       flags.skip_bandwidth = true;
+      continue;
+    }
+    if (arg == "--skip_copy") {
+      flags.skip_copy = true;
       continue;
     }
     const std::size_t eq = arg.find('=');
@@ -87,6 +92,8 @@ Status Run(const Flags& flags) {
   if (!flags.skip_bandwidth) {
     INFERNET_ASSIGN_OR_RETURN(const Throughput read, MeasureReadBandwidth(bw));
     PrintBandwidth("read_bandwidth", bw, read);
+  }
+  if (!flags.skip_bandwidth && !flags.skip_copy) {
     INFERNET_ASSIGN_OR_RETURN(const Throughput copy, MeasureCopyBandwidth(bw));
     PrintBandwidth("copy_bandwidth", bw, copy);
   }
@@ -112,7 +119,7 @@ Status Run(const Flags& flags) {
 constexpr const char* kUsage =
     "Usage: infernet_machine_limits [--threads=N] [--buffer_mib=N] [--repetitions=N]\n"
     "                               [--sgemm_n=N] [--sgemm_repetitions=N] [--skip_sgemm]\n"
-    "                               [--skip_bandwidth]\n"
+    "                               [--skip_bandwidth] [--skip_copy]\n"
     "Prints the machine's read/copy bandwidth and OpenBLAS SGEMM rate as JSON lines.\n";
 
 int main(int argc, char** argv) {

@@ -99,7 +99,8 @@ Result<ChildLimits> MeasureLimitsInChild(const Flags& flags, const std::string& 
   // running, so the child calls only async-signal-safe functions before execve().
   const std::string program = LimitsProgram(flags);
   std::vector<std::string> args = {program, "--threads=" + std::to_string(flags.threads),
-                                   "--buffer_mib=" + std::to_string(flags.bandwidth_mib)};
+                                   "--buffer_mib=" + std::to_string(flags.bandwidth_mib),
+                                   "--skip_copy"};  // the ceiling uses the read bandwidth only
   if (!bandwidth) args.push_back("--skip_bandwidth");
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {

@@ -7,8 +7,6 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "engine/quant/prefetch.h"
-
 #define INFERNET_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 namespace infernet::quant::internal::avx2 {

@@ -8,6 +8,7 @@
 #include "engine/quant/avx2_common.h"
 #include "engine/quant/blocks.h"
 #include "engine/quant/dispatch.h"
+#include "engine/quant/prefetch.h"
 
 namespace infernet::quant::internal {
 namespace {

@@ -9,6 +9,7 @@
 
 #include "engine/quant/avx2_common.h"
 #include "engine/quant/dispatch.h"
+#include "engine/quant/prefetch.h"
 
 namespace infernet::quant::internal {
 namespace {
