@@ -1,12 +1,21 @@
 #include "engine/cpu/cpu_attention.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 
+#include "engine/cpu/float_exp.h"
 #include "engine/cpu/float_vector.h"
 
 namespace infernet::cpu {
+namespace {
+
+// Positions per block. A block's K (or V) rows, kBlockRows * head_dim floats (16 KiB at head_dim
+// 64), stay in L1 while every query head of the group reads them, so each row comes from memory
+// once per group instead of once per head. DotF32Rows computes rows independently and AxpyF32Rows
+// accumulates them in ascending order, so the blocking changes no result.
+constexpr int64_t kBlockRows = 64;
+
+}  // namespace
 
 void CausalAttention(ThreadPool& pool, std::vector<std::vector<float>>& scores, const CpuTensor& q,
                      const CpuKvCache& cache, int64_t layer, const TokenSlots& slots,
@@ -16,9 +25,11 @@ void CausalAttention(ThreadPool& pool, std::vector<std::vector<float>>& scores, 
   const int64_t group = params.n_head / params.n_head_kv;
   int64_t max_len = 0;
   for (int32_t p : slots.pos) max_len = std::max<int64_t>(max_len, p + 1);
+  // Per thread: max_len scores for each head of a group, then each head's 1 / sum.
+  const auto per_thread = static_cast<size_t>(group * (max_len + 1));
   scores.resize(static_cast<size_t>(pool.size()));
   for (auto& s : scores) {
-    if (static_cast<int64_t>(s.size()) < max_len) s.resize(static_cast<size_t>(max_len));
+    if (s.size() < per_thread) s.resize(per_thread);
   }
 
   const int64_t items = n * params.n_head_kv;
@@ -26,6 +37,7 @@ void CausalAttention(ThreadPool& pool, std::vector<std::vector<float>>& scores, 
   const int64_t min_items = max_len >= 64 ? 1 : 8;
   pool.ParallelFor(items, min_items, [&](int64_t begin, int64_t end, int thread) {
     float* s = scores[static_cast<size_t>(thread)].data();
+    float* inv_sum = s + group * max_len;
     for (int64_t item = begin; item < end; ++item) {
       const int64_t i = item / params.n_head_kv;
       const int64_t g = item % params.n_head_kv;
@@ -34,24 +46,31 @@ void CausalAttention(ThreadPool& pool, std::vector<std::vector<float>>& scores, 
       const float* k0 = cache.k(layer, seq, g, 0);
       const float* v0 = cache.v(layer, seq, g, 0);
       const int64_t stride = head_dim;
-      for (int64_t h = g * group; h < (g + 1) * group; ++h) {
-        const float* qh = q.row(i) + h * head_dim;
-        float* oh = out.row(i) + h * head_dim;
-        DotF32Rows(qh, k0, stride, len, head_dim, s);
-        float max_score = -INFINITY;
-        for (int64_t j = 0; j < len; ++j) {
-          s[j] = s[j] * params.scale;
-          max_score = std::max(max_score, s[j]);
+      const float* q0 = q.row(i) + g * group * head_dim;  // the group's query heads, in turn
+      float* o0 = out.row(i) + g * group * head_dim;
+      for (int64_t j0 = 0; j0 < len; j0 += kBlockRows) {
+        const int64_t rows = std::min(kBlockRows, len - j0);
+        for (int64_t h = 0; h < group; ++h) {
+          DotF32Rows(q0 + h * head_dim, k0 + j0 * stride, stride, rows, head_dim,
+                     s + h * max_len + j0);
         }
-        float sum = 0.0f;
-        for (int64_t j = 0; j < len; ++j) {
-          s[j] = std::exp(s[j] - max_score);
-          sum += s[j];
+      }
+      for (int64_t h = 0; h < group; ++h) {
+        float* sh = s + h * max_len;
+        const float max_score = ScaleAndMax(sh, len, params.scale);
+        inv_sum[h] = 1.0f / ExpShiftedAndSum(sh, len, max_score);
+        std::memset(o0 + h * head_dim, 0, static_cast<size_t>(head_dim) * sizeof(float));
+      }
+      for (int64_t j0 = 0; j0 < len; j0 += kBlockRows) {
+        const int64_t rows = std::min(kBlockRows, len - j0);
+        for (int64_t h = 0; h < group; ++h) {
+          AxpyF32Rows(s + h * max_len + j0, v0 + j0 * stride, stride, rows, o0 + h * head_dim,
+                      head_dim);
         }
-        std::memset(oh, 0, static_cast<size_t>(head_dim) * sizeof(float));
-        AxpyF32Rows(s, v0, stride, len, oh, head_dim);
-        const float inv = 1.0f / sum;
-        for (int64_t d = 0; d < head_dim; ++d) oh[d] *= inv;
+      }
+      for (int64_t h = 0; h < group; ++h) {
+        float* oh = o0 + h * head_dim;
+        for (int64_t d = 0; d < head_dim; ++d) oh[d] *= inv_sum[h];
       }
     }
   });

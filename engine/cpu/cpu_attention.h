@@ -8,10 +8,11 @@
 
 namespace infernet::cpu {
 
-// For each row i and query head h: softmax(scale * q_h . k_j) over positions j = 0..pos[i] of
-// sequence seq[i], then sum_j p_j v_j, accumulated in float in ascending j. Work is split over
-// (row, KV head) pairs, each computed alone, so a row's result never depends on the batch.
-// `scores` holds one buffer per thread (resized here as needed).
+// For each row i and query head h, over positions j = 0..pos[i] of sequence seq[i]:
+//   s_j = DotF32(q_h, k_j); m = ScaleAndMax(s, scale); e = ExpShiftedAndSum(s, m) (s_j becomes
+//   e^(s_j - m)); out_h = (sum_j s_j v_j by AxpyF32 in ascending j) * (1 / e).
+// Work is split over (row, KV head) pairs, each computed alone, so a row's result never depends
+// on the batch or the thread count. `scores` holds one buffer per thread (resized as needed).
 void CausalAttention(ThreadPool& pool, std::vector<std::vector<float>>& scores, const CpuTensor& q,
                      const CpuKvCache& cache, int64_t layer, const TokenSlots& slots,
                      const AttentionParams& params, CpuTensor& out);

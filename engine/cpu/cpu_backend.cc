@@ -9,6 +9,7 @@
 #include "engine/cpu/cpu_attention.h"
 #include "engine/cpu/cpu_matmul.h"
 #include "engine/cpu/cpu_types.h"
+#include "engine/cpu/float_exp.h"
 #include "engine/cpu/float_vector.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/gguf/gguf_file.h"
@@ -145,10 +146,7 @@ class CpuStream final : public ComputeStream {
     const float* u = AsCpu(up).data();
     float* o = AsCpu(out).data();
     pool_.ParallelFor(n * gate.cols(), kMinElementsPerThread, [&](int64_t begin, int64_t end, int) {
-      for (int64_t i = begin; i < end; ++i) {
-        const float silu = g[i] / (1.0f + std::exp(-g[i]));
-        o[i] = silu * u[i];
-      }
+      SwiGluF32(g + begin, u + begin, o + begin, end - begin);
     });
   }
 
