@@ -12,7 +12,7 @@
 
 namespace infernet::cpu {
 
-// e^x within 2 ulp for normal results; +inf above ln(FLT_MAX), 0 below ln(FLT_MIN) (subnormal
+// e^x within 1 ulp of the correctly rounded value for normal results; +inf above ln(FLT_MAX), 0 below ln(FLT_MIN) (subnormal
 // results are flushed), NaN for NaN.
 float ExpF32(float x);
 
