@@ -12,8 +12,8 @@
 
 namespace infernet::cpu {
 
-// e^x within 1 ulp of the correctly rounded value for normal results; +inf above ln(FLT_MAX), 0 below ln(FLT_MIN) (subnormal
-// results are flushed), NaN for NaN.
+// e^x within 1 ulp of the correctly rounded value for normal results; +inf above ln(FLT_MAX), 0
+// below ln(FLT_MIN) (subnormal results are flushed), NaN for NaN.
 float ExpF32(float x);
 
 // x[i] = x[i] * scale for i < n; returns their maximum, taken as 8 lane maxima (lane = i % 8,
