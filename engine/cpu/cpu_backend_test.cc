@@ -315,6 +315,50 @@ TEST_F(CpuBackendTest, MatMulRowsDoNotDependOnBatchSizeOrThreadCount) {
   }
 }
 
+// Weights of three activation types (F32 for F16, Q8_0, Q8_K for Q4_K and Q6_K), one with a
+// bias, over 1 and 3 threads: every element of MatMul must be the VecDot of its weight row and
+// its prepared activation row (plus the bias), bit for bit.
+TEST_F(CpuBackendTest, MatMulComputesEveryElementAsItsVecDot) {
+  const int64_t k = 512;
+  const std::vector<std::pair<TensorType, int64_t>> shapes = {{TensorType::kQ4_K, 77},
+                                                              {TensorType::kF16, 30},
+                                                              {TensorType::kQ8_0, 5},
+                                                              {TensorType::kQ6_K, 130}};
+  std::vector<std::unique_ptr<DeviceWeight>> weights;
+  std::vector<const uint8_t*> bytes;  // the buffers stay put when storage_ grows
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const auto [type, m] = shapes[i];
+    weights.push_back(MakeWeight(type, k, m, RandomFloats(k * m, 30 + uint32_t(i))));
+    bytes.push_back(storage_.back().data());
+  }
+  const auto bias_values = RandomFloats(5, 40);
+  auto bias = MakeWeight(TensorType::kF32, 5, 1, bias_values);
+  for (int threads : {1, 3}) {
+    auto stream = backend_->CreateStream(threads);
+    for (int64_t n : {1, 13}) {
+      const auto xv = RandomFloats(n * k, 41);
+      auto x = Upload(*stream, xv, n, k);
+      for (size_t i = 0; i < shapes.size(); ++i) {
+        const auto [type, m] = shapes[i];
+        auto out = stream->NewTensor(n, m);
+        stream->MatMul(*weights[i], i == 2 ? bias.get() : nullptr, *x, n, *out);
+        const auto got = Download(*stream, *out, n);
+        const size_t row_bytes = RowBytes(type, k);
+        std::vector<uint8_t> act(quant::ActivationRowBytes(type, k));
+        for (int64_t t = 0; t < n; ++t) {
+          quant::QuantizeActivationRow(type, xv.data() + t * k, act.data(), k);
+          for (int64_t r = 0; r < m; ++r) {
+            float expect = quant::VecDot(type, k, bytes[i] + size_t(r) * row_bytes, act.data());
+            if (i == 2) expect = expect + bias_values[size_t(r)];
+            ASSERT_EQ(std::memcmp(&got[size_t(t * m + r)], &expect, sizeof(float)), 0)
+                << TypeName(type) << " n " << n << " threads " << threads << " row " << r;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_F(CpuBackendTest, GetRowsDequantizesTheSelectedRows) {
   const int64_t k = 32, rows = 5;
   auto wv = RandomFloats(k * rows, 17);
