@@ -3,8 +3,8 @@
 #include <array>
 #include <queue>
 #include <string>
-#include <unordered_map>
 
+#include "engine/tokenizer/token_index.h"
 #include "engine/tokenizer/unicode_text.h"
 #include "engine/tokenizer/vocabulary_tokenizer.h"
 
@@ -49,7 +49,9 @@ std::string ReplaceAll(std::string_view text, std::string_view from, std::string
 
 class SentencePieceTokenizer final : public VocabularyTokenizer {
  public:
-  explicit SentencePieceTokenizer(TokenizerData data) : VocabularyTokenizer(std::move(data)) {
+  explicit SentencePieceTokenizer(TokenizerData data)
+      : VocabularyTokenizer(std::move(data)),
+        mergeable_(this->data().tokens, this->data().tokens.size()) {
     byte_tokens_.fill(-1);
     const auto& tokens = this->data().tokens;
     pieces().resize(tokens.size());
@@ -68,13 +70,12 @@ class SentencePieceTokenizer final : public VocabularyTokenizer {
       // Only ordinary pieces take part in merging: "<s>" or "<0x41>" must never be assembled
       // from the characters of their text.
       if (t == TokenType::kNormal || t == TokenType::kUndefined || t == TokenType::kUserDefined) {
-        mergeable_.emplace(tokens[i], id);
+        mergeable_.Insert(id);
       }
     }
   }
 
   TokenizerKind kind() const override { return TokenizerKind::kSentencePiece; }
-
 
  protected:
   void EncodeText(std::string_view raw, bool after_special,
@@ -124,10 +125,7 @@ class SentencePieceTokenizer final : public VocabularyTokenizer {
     }
   };
 
-  TokenId LookUp(std::string_view piece) const {
-    auto it = mergeable_.find(piece);
-    return it == mergeable_.end() ? -1 : it->second;
-  }
+  TokenId LookUp(std::string_view piece) const { return mergeable_.Find(piece); }
 
   void MergeAndEmit(std::string_view text, std::vector<TokenId>& out) const {
     std::vector<Symbol> symbols;
@@ -188,7 +186,7 @@ class SentencePieceTokenizer final : public VocabularyTokenizer {
   }
 
   std::array<TokenId, 256> byte_tokens_;
-  std::unordered_map<std::string_view, TokenId> mergeable_;
+  TokenIndex mergeable_;  // ordinary pieces only, over data().tokens
 };
 
 }  // namespace

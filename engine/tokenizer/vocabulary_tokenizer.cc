@@ -45,14 +45,14 @@ Status ValidateTokenizerData(const TokenizerData& data) {
   return Status::Ok();
 }
 
-VocabularyTokenizer::VocabularyTokenizer(TokenizerData data) : data_(std::move(data)) {
+VocabularyTokenizer::VocabularyTokenizer(TokenizerData data)
+    : data_(std::move(data)), token_ids_(data_.tokens, data_.tokens.size()) {
   const size_t n = data_.tokens.size();
-  token_ids_.reserve(n);
   end_of_generation_.assign(n, false);
   for (size_t i = 0; i < n; ++i) {
     const auto id = static_cast<TokenId>(i);
     const std::string_view text = data_.tokens[i];
-    token_ids_.emplace(text, id);  // the first of duplicate texts wins
+    token_ids_.Insert(id);  // the first of duplicate texts wins
     for (std::string_view eog : kEndOfGenerationTexts) {
       if (text == eog) end_of_generation_[i] = true;
     }
@@ -89,8 +89,7 @@ bool VocabularyTokenizer::IsControl(TokenId id) const {
 }
 
 TokenId VocabularyTokenizer::FindToken(std::string_view text) const {
-  auto it = token_ids_.find(text);
-  return it == token_ids_.end() ? -1 : it->second;
+  return token_ids_.Find(text);
 }
 
 std::vector<TokenId> VocabularyTokenizer::Encode(std::string_view text, bool add_special,

@@ -4,10 +4,10 @@
 
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/result.h"
+#include "engine/tokenizer/token_index.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/tokenizer/tokenizer_data.h"
 
@@ -53,7 +53,7 @@ class VocabularyTokenizer : public Tokenizer {
 
   TokenizerData data_;
   std::vector<std::string> pieces_;
-  std::unordered_map<std::string_view, TokenId> token_ids_;  // views into data_.tokens
+  TokenIndex token_ids_;  // over data_.tokens
   std::vector<bool> end_of_generation_;
   // Special tokens indexed by their first byte, longest text first.
   std::vector<SpecialCandidate> specials_by_first_byte_[256];
