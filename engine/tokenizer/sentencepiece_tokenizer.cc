@@ -50,8 +50,7 @@ std::string ReplaceAll(std::string_view text, std::string_view from, std::string
 class SentencePieceTokenizer final : public VocabularyTokenizer {
  public:
   explicit SentencePieceTokenizer(TokenizerData data)
-      : VocabularyTokenizer(std::move(data)),
-        mergeable_(this->data().tokens, this->data().tokens.size()) {
+      : VocabularyTokenizer(std::move(data)), mergeable_(this->data().tokens) {
     byte_tokens_.fill(-1);
     const auto& tokens = this->data().tokens;
     pieces().resize(tokens.size());

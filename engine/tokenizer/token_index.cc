@@ -13,18 +13,16 @@ size_t SlotsFor(size_t count) {
 
 }  // namespace
 
-TokenIndex::TokenIndex(const std::vector<std::string>& tokens, size_t expected)
-    : tokens_(&tokens), slots_(SlotsFor(expected), -1) {}
+TokenIndex::TokenIndex(const std::vector<std::string>& tokens)
+    : tokens_(&tokens), slots_(SlotsFor(tokens.size()), -1) {}
 
 void TokenIndex::Insert(TokenId id) {
-  if (2 * (used_ + 1) > slots_.size()) Grow();
   const std::string_view text = (*tokens_)[static_cast<size_t>(id)];
   const size_t mask = slots_.size() - 1;
   for (size_t i = std::hash<std::string_view>{}(text)&mask;; i = (i + 1) & mask) {
     TokenId& slot = slots_[i];
     if (slot < 0) {
       slot = id;
-      ++used_;
       return;
     }
     if ((*tokens_)[static_cast<size_t>(slot)] == text) return;  // the first of duplicates wins
@@ -37,15 +35,6 @@ TokenId TokenIndex::Find(std::string_view text) const {
     const TokenId slot = slots_[i];
     if (slot < 0) return -1;
     if ((*tokens_)[static_cast<size_t>(slot)] == text) return slot;
-  }
-}
-
-void TokenIndex::Grow() {
-  std::vector<TokenId> old(slots_.size() * 2, -1);
-  old.swap(slots_);
-  used_ = 0;
-  for (TokenId id : old) {
-    if (id >= 0) Insert(id);
   }
 }
 

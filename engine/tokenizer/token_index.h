@@ -15,8 +15,9 @@ namespace infernet {
 
 class TokenIndex {
  public:
-  // An index over `tokens`, which must outlive it unchanged; `expected` sizes it (more is fine).
-  TokenIndex(const std::vector<std::string>& tokens, size_t expected);
+  // An empty index over `tokens`, which must outlive it unchanged. Sized for all of them, so it
+  // is never more than half full.
+  explicit TokenIndex(const std::vector<std::string>& tokens);
 
   // Adds token `id`; if its text is already present, the earlier id is kept.
   // REQUIRES: 0 <= id < tokens.size().
@@ -25,11 +26,8 @@ class TokenIndex {
   TokenId Find(std::string_view text) const;
 
  private:
-  void Grow();
-
   const std::vector<std::string>* tokens_;
-  std::vector<TokenId> slots_;  // -1 = empty; size a power of two
-  size_t used_ = 0;
+  std::vector<TokenId> slots_;  // -1 = empty; size a power of two >= 2 * tokens.size()
 };
 
 }  // namespace infernet

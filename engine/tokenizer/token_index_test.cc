@@ -12,7 +12,7 @@ TEST(TokenIndexTest, FindsEveryInsertedTextAndNothingElse) {
   std::vector<std::string> tokens;
   for (int i = 0; i < 5000; ++i) tokens.push_back("t" + std::to_string(i * 7919 % 100003));
   tokens.push_back("");
-  TokenIndex index(tokens, tokens.size());
+  TokenIndex index(tokens);
   for (size_t i = 0; i < tokens.size(); ++i) index.Insert(static_cast<TokenId>(i));
   for (size_t i = 0; i < tokens.size(); ++i) EXPECT_EQ(index.Find(tokens[i]), TokenId(i));
   EXPECT_EQ(index.Find("t"), -1);
@@ -22,17 +22,17 @@ TEST(TokenIndexTest, FindsEveryInsertedTextAndNothingElse) {
 
 TEST(TokenIndexTest, KeepsTheFirstOfDuplicateTexts) {
   const std::vector<std::string> tokens = {"a", "b", "a", "c", "b"};
-  TokenIndex index(tokens, tokens.size());
+  TokenIndex index(tokens);
   for (TokenId id = 0; id < 5; ++id) index.Insert(id);
   EXPECT_EQ(index.Find("a"), 0);
   EXPECT_EQ(index.Find("b"), 1);
   EXPECT_EQ(index.Find("c"), 3);
 }
 
-TEST(TokenIndexTest, GrowsPastItsExpectedSizeAndIndexesOnlyWhatWasInserted) {
+TEST(TokenIndexTest, IndexesOnlyWhatWasInserted) {
   std::vector<std::string> tokens;
   for (int i = 0; i < 1000; ++i) tokens.push_back(std::to_string(i));
-  TokenIndex index(tokens, 3);  // far too small a guess
+  TokenIndex index(tokens);
   for (TokenId id = 0; id < 1000; id += 2) index.Insert(id);
   for (TokenId id = 0; id < 1000; ++id) {
     EXPECT_EQ(index.Find(tokens[size_t(id)]), id % 2 == 0 ? id : -1) << id;

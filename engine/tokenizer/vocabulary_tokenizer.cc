@@ -46,7 +46,7 @@ Status ValidateTokenizerData(const TokenizerData& data) {
 }
 
 VocabularyTokenizer::VocabularyTokenizer(TokenizerData data)
-    : data_(std::move(data)), token_ids_(data_.tokens, data_.tokens.size()) {
+    : data_(std::move(data)), token_ids_(data_.tokens) {
   const size_t n = data_.tokens.size();
   end_of_generation_.assign(n, false);
   for (size_t i = 0; i < n; ++i) {
