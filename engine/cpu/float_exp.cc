@@ -3,6 +3,8 @@
 #include <bit>
 #include <limits>
 
+#include "engine/cpu/float_vector.h"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -27,12 +29,6 @@ inline float Min(float a, float b) { return a < b ? a : b; }  // minps semantics
 
 // 2^n for n in [-126, 127], built from its exponent bits.
 inline float PowerOfTwo(int32_t n) { return std::bit_cast<float>((n + 127) << 23); }
-
-inline float FinishSum(const float* l) {
-  const float s0 = (l[0] + l[4]) + (l[2] + l[6]);
-  const float s1 = (l[1] + l[5]) + (l[3] + l[7]);
-  return s0 + s1;
-}
 
 inline float FinishMax(const float* l) {
   const float m0 = Max(Max(l[0], l[4]), Max(l[2], l[6]));
@@ -105,7 +101,7 @@ INFERNET_AVX2 float ExpShiftedAndSumAvx2(float* x, int64_t n, float shift) {
     x[i] = ExpF32(x[i] - shift);
     lanes[i % 8] = lanes[i % 8] + x[i];
   }
-  return FinishSum(lanes);
+  return SumLanes8(lanes);
 }
 
 INFERNET_AVX2 void SwiGluAvx2(const float* g, const float* u, float* out, int64_t n) {
@@ -164,7 +160,7 @@ float ExpShiftedAndSumScalar(float* x, int64_t n, float shift) {
     x[i] = ExpF32(x[i] - shift);
     lanes[i % 8] = lanes[i % 8] + x[i];
   }
-  return FinishSum(lanes);
+  return SumLanes8(lanes);
 }
 
 void SwiGluF32Scalar(const float* g, const float* u, float* out, int64_t n) {

@@ -10,9 +10,7 @@ namespace {
 // Reduces 8 lane sums in the documented order and adds the tail [from, n) into its lanes first.
 float FinishDot(float* lanes, const float* a, const float* b, int64_t from, int64_t n) {
   for (int64_t i = from; i < n; ++i) lanes[i % 8] = lanes[i % 8] + a[i] * b[i];
-  const float s0 = (lanes[0] + lanes[4]) + (lanes[2] + lanes[6]);
-  const float s1 = (lanes[1] + lanes[5]) + (lanes[3] + lanes[7]);
-  return s0 + s1;
+  return SumLanes8(lanes);
 }
 
 #if defined(__x86_64__)
@@ -159,6 +157,12 @@ constexpr bool kHasAvx2 = false;
 #endif
 
 }  // namespace
+
+float SumLanes8(const float* lanes) {
+  const float s0 = (lanes[0] + lanes[4]) + (lanes[2] + lanes[6]);
+  const float s1 = (lanes[1] + lanes[5]) + (lanes[3] + lanes[7]);
+  return s0 + s1;
+}
 
 float DotF32Scalar(const float* a, const float* b, int64_t n) {
   float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};

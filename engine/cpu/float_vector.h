@@ -9,7 +9,10 @@
 
 namespace infernet::cpu {
 
-// sum_i a[i] * b[i], as 8 lane sums (lane = i % 8) reduced ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)).
+// ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)): the fixed reduction of 8 lane sums.
+float SumLanes8(const float* lanes);
+
+// sum_i a[i] * b[i], as 8 lane sums (lane = i % 8) reduced by SumLanes8.
 float DotF32(const float* a, const float* b, int64_t n);
 // y[i] = y[i] + alpha * x[i].
 void AxpyF32(float alpha, const float* x, float* y, int64_t n);
