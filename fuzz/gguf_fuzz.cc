@@ -24,8 +24,8 @@ uint64_t TouchValue(const infernet::gguf::Value& value) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::string>) {
           for (char c : v) sum += static_cast<uint8_t>(c);
-        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-          for (const std::string& s : v) {
+        } else if constexpr (std::is_same_v<T, infernet::PackedStrings>) {
+          for (std::string_view s : v) {
             for (char c : s) sum += static_cast<uint8_t>(c);
           }
         } else if constexpr (std::is_same_v<T, std::vector<float>> ||

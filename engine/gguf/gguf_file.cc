@@ -164,7 +164,16 @@ Result<std::unique_ptr<GgufFile>> GgufFile::Open(const std::filesystem::path& pa
     ::close(fd);
   }
   INFERNET_RETURN_IF_ERROR(file->Parse());
+  file->ReleaseHeaderPages();
   return file;
+}
+
+void GgufFile::ReleaseHeaderPages() {
+  const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t header_pages = std::min<uint64_t>(data_offset_, bytes_.size()) / page * page;
+  // MADV_DONTNEED on a read-only private file mapping only unmaps the pages: touching them again
+  // reads the file back, so this cannot lose data.
+  if (mapping_ != nullptr && header_pages > 0) ::madvise(mapping_, header_pages, MADV_DONTNEED);
 }
 
 Result<std::unique_ptr<GgufFile>> GgufFile::FromBuffer(std::span<const uint8_t> bytes) {
@@ -215,8 +224,8 @@ Status GgufFile::Parse() {
     if (!value.ok()) return value.status().WithContext(context);
     if (*key == kAlignmentKey)
       INFERNET_RETURN_IF_ERROR(CheckAlignmentValue(*value, value_at, alignment_));
-    metadata_index_.emplace(*key, metadata_.size());
     metadata_.emplace_back(std::string(*key), std::move(*value));
+    metadata_index_.emplace(metadata_.back().first, metadata_.size() - 1);
   }
 
   tensors_.reserve(static_cast<size_t>(tensor_count));
@@ -232,8 +241,8 @@ Status GgufFile::Parse() {
     TensorInfo info;
     info.name = std::string(*name);
     INFERNET_RETURN_IF_ERROR(ParseTensorInfo(cursor, alignment_, info));
-    tensor_index_.emplace(*name, tensors_.size());
     tensors_.push_back(std::move(info));
+    tensor_index_.emplace(tensors_.back().name, tensors_.size() - 1);
   }
 
   // The data section starts at the first aligned offset after the header (padding may be absent

@@ -90,7 +90,7 @@ Value Value::Bool(bool v) { return Value(ValueType::kBool, ValueType::kUint8, v)
 Value Value::String(std::string v) {
   return Value(ValueType::kString, ValueType::kUint8, std::move(v));
 }
-Value Value::StringArray(std::vector<std::string> v) {
+Value Value::StringArray(PackedStrings v) {
   return Value(ValueType::kArray, ValueType::kString, std::move(v));
 }
 Value Value::Float32Array(std::vector<float> v) {
@@ -102,7 +102,7 @@ Value Value::IntArray(ValueType element_type, std::vector<int64_t> v) {
 
 size_t Value::array_size() const {
   if (type_ != ValueType::kArray) return 0;
-  if (const auto* s = std::get_if<std::vector<std::string>>(&storage_)) return s->size();
+  if (const auto* s = std::get_if<PackedStrings>(&storage_)) return s->size();
   if (const auto* f = std::get_if<std::vector<float>>(&storage_)) return f->size();
   if (const auto* i = std::get_if<std::vector<int64_t>>(&storage_)) return i->size();
   return 0;
@@ -161,9 +161,9 @@ Result<std::string_view> Value::AsString() const {
   return Mismatch(*this, "STRING");
 }
 
-Result<std::vector<std::string>> Value::AsStringArray() const {
+Result<PackedStrings> Value::AsStringArray() const {
   if (type_ == ValueType::kArray && array_type_ == ValueType::kString) {
-    if (const auto* s = std::get_if<std::vector<std::string>>(&storage_)) return *s;
+    if (const auto* s = std::get_if<PackedStrings>(&storage_)) return *s;
   }
   return Mismatch(*this, "ARRAY[STRING]");
 }

@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/packed_strings.h"
 #include "core/result.h"
 
 namespace infernet::gguf {
@@ -46,7 +47,7 @@ class Value {
   static Value Bool(bool v);
   static Value String(std::string v);
   // Arrays. Integer arrays are stored widened to int64 and written back as `element_type`.
-  static Value StringArray(std::vector<std::string> v);
+  static Value StringArray(PackedStrings v);
   static Value Float32Array(std::vector<float> v);
   static Value IntArray(ValueType element_type, std::vector<int64_t> v);
 
@@ -61,12 +62,12 @@ class Value {
   Result<double> AsFloat() const;   // float32 or float64
   Result<bool> AsBool() const;
   Result<std::string_view> AsString() const;
-  Result<std::vector<std::string>> AsStringArray() const;
+  Result<PackedStrings> AsStringArray() const;
   Result<std::vector<float>> AsFloatArray() const;  // float32 elements
   Result<std::vector<int64_t>> AsIntArray() const;  // any integer elements
 
   // Internal storage; readers and writers use these, other code should use the typed reads.
-  using Storage = std::variant<uint64_t, int64_t, double, bool, std::string, std::vector<std::string>,
+  using Storage = std::variant<uint64_t, int64_t, double, bool, std::string, PackedStrings,
                                std::vector<float>, std::vector<int64_t>>;
   const Storage& storage() const { return storage_; }
   Value(ValueType type, ValueType array_type, Storage storage)

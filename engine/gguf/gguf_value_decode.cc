@@ -107,12 +107,21 @@ Result<Value> DecodeArray(ByteCursor& cursor) {
   }
   const auto n = static_cast<size_t>(count);
   if (element == ValueType::kString) {
-    std::vector<std::string> strings;
-    strings.reserve(n);
+    // A first pass sizes the character buffer exactly (growing it would leave up to half of it
+    // unused) and finds any malformed element before anything is allocated.
+    ByteCursor scan = cursor;
+    uint64_t chars = 0;
     for (size_t i = 0; i < n; ++i) {
-      INFERNET_ASSIGN_OR_RETURN(std::string_view s, cursor.ReadString("array element"));
-      strings.emplace_back(s);
+      INFERNET_ASSIGN_OR_RETURN(std::string_view s, scan.ReadString("array element"));
+      chars += s.size();
     }
+    if (chars > PackedStrings::kMaxChars) {
+      return Status::Unsupported("string array" + At(count_at) + " holds " + std::to_string(chars) +
+                                 " bytes, more than " + std::to_string(PackedStrings::kMaxChars));
+    }
+    PackedStrings strings;
+    strings.Reserve(n, static_cast<size_t>(chars));
+    for (size_t i = 0; i < n; ++i) strings.PushBack(*cursor.ReadString("array element"));
     return Value::StringArray(std::move(strings));
   }
   if (element == ValueType::kFloat32) {

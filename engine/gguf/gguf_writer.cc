@@ -92,10 +92,10 @@ void PutArray(ByteSink& sink, const Value& value) {
   sink.Put(static_cast<uint32_t>(element));
   const Value::Storage& storage = value.storage();
   if (element == ValueType::kString) {
-    const auto* strings = std::get_if<std::vector<std::string>>(&storage);
+    const auto* strings = std::get_if<PackedStrings>(&storage);
     sink.Put<uint64_t>(strings ? strings->size() : 0);
     if (strings)
-      for (const std::string& s : *strings) sink.PutString(s);
+      for (std::string_view s : *strings) sink.PutString(s);
   } else if (element == ValueType::kFloat32) {
     const auto* floats = std::get_if<std::vector<float>>(&storage);
     sink.Put<uint64_t>(floats ? floats->size() : 0);

@@ -63,11 +63,11 @@ class ByteLevelBpeTokenizer final : public VocabularyTokenizer {
     const auto& merges = data().merges;
     merges_.reserve(merges.size());
     for (size_t i = 0; i < merges.size(); ++i) {
-      const std::string& m = merges[i];
+      const std::string_view m = merges[i];
       const size_t space = m.find(' ', 1);  // a part may itself start with a space code point
       const auto bad = [&](std::string_view why) {
-        return Status::Corrupt("tokenizer.ggml.merges[" + std::to_string(i) + "] \"" + m +
-                               "\": " + std::string(why));
+        return Status::Corrupt("tokenizer.ggml.merges[" + std::to_string(i) + "] \"" +
+                               std::string(m) + "\": " + std::string(why));
       };
       if (space == std::string::npos || space + 1 >= m.size()) return bad("not \"left right\"");
       const std::string_view left(m.data(), space);
@@ -79,19 +79,18 @@ class ByteLevelBpeTokenizer final : public VocabularyTokenizer {
       if (result < 0) return bad("the merged text is not a token");
       merges_.emplace(PairKey(left_id, right_id), Merge{static_cast<int32_t>(i), result});
     }
-    pieces().resize(vocab_size());
-    for (size_t i = 0; i < vocab_size(); ++i) {
-      const std::string& text = data().tokens[i];
-      pieces()[i] =
-          type(static_cast<TokenId>(i)) == TokenType::kUserDefined ? text : SymbolsToBytes(text);
-    }
     return Status::Ok();
   }
 
   TokenizerKind kind() const override { return TokenizerKind::kByteLevelBpe; }
 
-
  protected:
+  // User-defined tokens are their text as written; the others spell bytes as code points.
+  std::string DecodedPiece(TokenId id) const override {
+    const std::string_view text = data().tokens[static_cast<size_t>(id)];
+    return type(id) == TokenType::kUserDefined ? std::string(text) : SymbolsToBytes(text);
+  }
+
   void EncodeText(std::string_view text, bool /*after_special*/,
                   std::vector<TokenId>& out) const override {
     std::string symbols;

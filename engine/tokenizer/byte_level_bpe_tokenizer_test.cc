@@ -22,21 +22,21 @@ TokenizerData ByteVocabulary() {
   TokenizerData data;
   data.kind = TokenizerKind::kByteLevelBpe;
   data.pre = "llama-bpe";
-  for (int b = 0; b < 256; ++b) data.tokens.push_back(ByteSymbol(b));
+  for (int b = 0; b < 256; ++b) data.tokens.PushBack(ByteSymbol(b));
   data.token_types.assign(256, 1);
   return data;
 }
 
 // Adds merge "left right" and its result token; returns the result's id.
 TokenId AddMerge(TokenizerData& data, const std::string& left, const std::string& right) {
-  data.merges.push_back(left + " " + right);
-  data.tokens.push_back(left + right);
+  data.merges.PushBack(left + " " + right);
+  data.tokens.PushBack(left + right);
   data.token_types.push_back(1);
   return static_cast<TokenId>(data.tokens.size() - 1);
 }
 
 TokenId AddSpecial(TokenizerData& data, const std::string& text) {
-  data.tokens.push_back(text);
+  data.tokens.PushBack(text);
   data.token_types.push_back(3);
   return static_cast<TokenId>(data.tokens.size() - 1);
 }
@@ -152,7 +152,7 @@ TEST(ByteLevelBpe, EndOfGenerationCoversEosEotAndKnownTexts) {
 TEST(ByteLevelBpe, RejectsMalformedMetadata) {
   {
     TokenizerData data = ByteVocabulary();
-    data.merges.push_back("h e");  // "he" is not a token
+    data.merges.PushBack("h e");  // "he" is not a token
     auto r = Tokenizer::FromData(std::move(data));
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
@@ -160,12 +160,12 @@ TEST(ByteLevelBpe, RejectsMalformedMetadata) {
   }
   {
     TokenizerData data = ByteVocabulary();
-    data.merges.push_back("nospace");
+    data.merges.PushBack("nospace");
     EXPECT_EQ(Tokenizer::FromData(std::move(data)).status().code(), StatusCode::kCorrupt);
   }
   {
     TokenizerData data = ByteVocabulary();
-    data.tokens.resize(100);  // bytes missing
+    data.tokens.Truncate(100);  // bytes missing
     data.token_types.resize(100);
     EXPECT_EQ(Tokenizer::FromData(std::move(data)).status().code(), StatusCode::kCorrupt);
   }

@@ -53,18 +53,12 @@ class SentencePieceTokenizer final : public VocabularyTokenizer {
       : VocabularyTokenizer(std::move(data)), mergeable_(this->data().tokens) {
     byte_tokens_.fill(-1);
     const auto& tokens = this->data().tokens;
-    pieces().resize(tokens.size());
     for (size_t i = 0; i < tokens.size(); ++i) {
       const auto id = static_cast<TokenId>(i);
       const TokenType t = type(id);
       if (t == TokenType::kByte) {
         const int byte = ParseByteToken(tokens[i]);
-        if (byte >= 0) {
-          if (byte_tokens_[byte] < 0) byte_tokens_[byte] = id;
-          pieces()[i] = std::string(1, static_cast<char>(byte));
-        }
-      } else {
-        pieces()[i] = ReplaceAll(tokens[i], kSpaceMarker, " ");
+        if (byte >= 0 && byte_tokens_[byte] < 0) byte_tokens_[byte] = id;
       }
       // Only ordinary pieces take part in merging: "<s>" or "<0x41>" must never be assembled
       // from the characters of their text.
@@ -83,6 +77,15 @@ class SentencePieceTokenizer final : public VocabularyTokenizer {
     if (data().add_space_prefix && after_special) text = kSpaceMarker;
     text += ReplaceAll(raw, " ", kSpaceMarker);
     MergeAndEmit(text, out);
+  }
+
+  // "<0x41>" byte tokens are their byte (nothing when malformed); other pieces have their
+  // U+2581 space markers turned back into spaces.
+  std::string DecodedPiece(TokenId id) const override {
+    const std::string_view text = data().tokens[static_cast<size_t>(id)];
+    if (type(id) != TokenType::kByte) return ReplaceAll(text, kSpaceMarker, " ");
+    const int byte = ParseByteToken(text);
+    return byte >= 0 ? std::string(1, static_cast<char>(byte)) : std::string();
   }
 
   // Drops the dummy-prefix space the encoder adds at the start and after special tokens.

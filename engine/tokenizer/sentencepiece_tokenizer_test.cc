@@ -23,7 +23,7 @@ TokenizerData BaseVocabulary() {
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof(name), "<0x%02X>", b);
-    data.tokens.push_back(name);
+    data.tokens.PushBack(name);
     data.token_types.push_back(6);
   }
   data.scores.assign(data.tokens.size(), 0.0f);
@@ -35,7 +35,7 @@ TokenizerData BaseVocabulary() {
 }
 
 TokenId AddPiece(TokenizerData& data, const std::string& text, float score, int type = 1) {
-  data.tokens.push_back(text);
+  data.tokens.PushBack(text);
   data.scores.push_back(score);
   data.token_types.push_back(type);
   return static_cast<TokenId>(data.tokens.size() - 1);

@@ -169,8 +169,8 @@ Specials SpecialsFor(TokenizerKind kind, bool llama3) {
 class VocabularyBuilder {
  public:
   explicit VocabularyBuilder(TokenizerData& data) : data_(data) {}
-  TokenId Add(std::string text, TokenType type, float score = 0.0f) {
-    data_.tokens.push_back(std::move(text));
+  TokenId Add(std::string_view text, TokenType type, float score = 0.0f) {
+    data_.tokens.PushBack(text);
     data_.token_types.push_back(static_cast<int32_t>(type));
     data_.scores.push_back(score);
     return static_cast<TokenId>(data_.tokens.size() - 1);
@@ -208,7 +208,7 @@ TokenizerData BuildTestVocabulary(TokenizerKind kind, int vocab_size, bool llama
       std::string s;
       unicode::AppendUtf8(unicode::ByteToCodePoint(static_cast<uint8_t>(b)), s);
       known.insert(s);
-      builder.Add(std::move(s), TokenType::kNormal);
+      builder.Add(s, TokenType::kNormal);
     }
   }
 
@@ -233,7 +233,7 @@ TokenizerData BuildTestVocabulary(TokenizerKind kind, int vocab_size, bool llama
   for (const std::string& piece : training.pieces) builder.Add(piece, TokenType::kNormal, score--);
   for (const std::string& c : characters) builder.Add(c, TokenType::kNormal, score--);
   if (kind == TokenizerKind::kByteLevelBpe) {
-    for (const auto& [left, right] : training.merges) data.merges.push_back(left + " " + right);
+    for (const auto& [left, right] : training.merges) data.merges.PushBack(left + " " + right);
   }
   // When the corpus runs out of merges, unused placeholders keep the requested size.
   for (int i = 0; data.tokens.size() + specials.texts.size() < static_cast<size_t>(vocab_size);

@@ -13,7 +13,7 @@ size_t SlotsFor(size_t count) {
 
 }  // namespace
 
-TokenIndex::TokenIndex(const std::vector<std::string>& tokens)
+TokenIndex::TokenIndex(const PackedStrings& tokens)
     : tokens_(&tokens), slots_(SlotsFor(tokens.size()), -1) {}
 
 void TokenIndex::Insert(TokenId id) {

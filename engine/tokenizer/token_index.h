@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/packed_strings.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace infernet {
@@ -17,7 +18,7 @@ class TokenIndex {
  public:
   // An empty index over `tokens`, which must outlive it unchanged. Sized for all of them, so it
   // is never more than half full.
-  explicit TokenIndex(const std::vector<std::string>& tokens);
+  explicit TokenIndex(const PackedStrings& tokens);
 
   // Adds token `id`; if its text is already present, the earlier id is kept.
   // REQUIRES: 0 <= id < tokens.size().
@@ -26,7 +27,7 @@ class TokenIndex {
   TokenId Find(std::string_view text) const;
 
  private:
-  const std::vector<std::string>* tokens_;
+  const PackedStrings* tokens_;
   std::vector<TokenId> slots_;  // -1 = empty; size a power of two >= 2 * tokens.size()
 };
 

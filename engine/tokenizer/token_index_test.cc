@@ -3,15 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <string>
-#include <vector>
 
 namespace infernet {
 namespace {
 
 TEST(TokenIndexTest, FindsEveryInsertedTextAndNothingElse) {
-  std::vector<std::string> tokens;
-  for (int i = 0; i < 5000; ++i) tokens.push_back("t" + std::to_string(i * 7919 % 100003));
-  tokens.push_back("");
+  PackedStrings tokens;
+  for (int i = 0; i < 5000; ++i) tokens.PushBack("t" + std::to_string(i * 7919 % 100003));
+  tokens.PushBack("");
   TokenIndex index(tokens);
   for (size_t i = 0; i < tokens.size(); ++i) index.Insert(static_cast<TokenId>(i));
   for (size_t i = 0; i < tokens.size(); ++i) EXPECT_EQ(index.Find(tokens[i]), TokenId(i));
@@ -21,7 +20,7 @@ TEST(TokenIndexTest, FindsEveryInsertedTextAndNothingElse) {
 }
 
 TEST(TokenIndexTest, KeepsTheFirstOfDuplicateTexts) {
-  const std::vector<std::string> tokens = {"a", "b", "a", "c", "b"};
+  const PackedStrings tokens = {"a", "b", "a", "c", "b"};
   TokenIndex index(tokens);
   for (TokenId id = 0; id < 5; ++id) index.Insert(id);
   EXPECT_EQ(index.Find("a"), 0);
@@ -30,8 +29,8 @@ TEST(TokenIndexTest, KeepsTheFirstOfDuplicateTexts) {
 }
 
 TEST(TokenIndexTest, IndexesOnlyWhatWasInserted) {
-  std::vector<std::string> tokens;
-  for (int i = 0; i < 1000; ++i) tokens.push_back(std::to_string(i));
+  PackedStrings tokens;
+  for (int i = 0; i < 1000; ++i) tokens.PushBack(std::to_string(i));
   TokenIndex index(tokens);
   for (TokenId id = 0; id < 1000; id += 2) index.Insert(id);
   for (TokenId id = 0; id < 1000; ++id) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/packed_strings.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace infernet {
@@ -23,10 +24,10 @@ enum class TokenType : int32_t {
 
 struct TokenizerData {
   TokenizerKind kind = TokenizerKind::kSentencePiece;
-  std::vector<std::string> tokens;   // tokenizer.ggml.tokens; id = index
+  PackedStrings tokens;              // tokenizer.ggml.tokens; id = index
   std::vector<float> scores;         // tokenizer.ggml.scores; empty = all 0 (SentencePiece only)
   std::vector<int32_t> token_types;  // tokenizer.ggml.token_type; empty = all normal
-  std::vector<std::string> merges;   // tokenizer.ggml.merges, "left right", by rank (BPE only)
+  PackedStrings merges;              // tokenizer.ggml.merges, "left right", by rank (BPE only)
   TokenId bos_id = -1;
   TokenId eos_id = -1;
   TokenId eot_id = -1;

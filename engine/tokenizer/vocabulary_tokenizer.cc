@@ -135,9 +135,9 @@ std::string VocabularyTokenizer::TokenToPiece(TokenId id, bool render_special) c
     case TokenType::kControl:
     case TokenType::kUnknown:
     case TokenType::kUnused:
-      return render_special ? data_.tokens[id] : std::string();
+      return render_special ? std::string(data_.tokens[id]) : std::string();
     default:
-      return pieces_[id];
+      return DecodedPiece(id);
   }
 }
 

@@ -27,7 +27,7 @@ class VocabularyTokenizer : public Tokenizer {
   bool IsControl(TokenId id) const override;
   TokenId FindToken(std::string_view text) const override;
   // Control, unknown and unused tokens render as their text only when asked; every other token
-  // is its decoded bytes (pieces(), filled by the subclass constructor).
+  // is its decoded bytes (DecodedPiece).
   std::string TokenToPiece(TokenId id, bool render_special) const override;
 
  protected:
@@ -38,12 +38,13 @@ class VocabularyTokenizer : public Tokenizer {
   // run starts the input or follows a special token.
   virtual void EncodeText(std::string_view text, bool after_special,
                           std::vector<TokenId>& out) const = 0;
+  // The bytes ordinary token `id` stands for, decoded from its text on each call (a table of them
+  // would be another copy of the vocabulary). REQUIRES: 0 <= id < vocab_size().
+  virtual std::string DecodedPiece(TokenId id) const = 0;
 
   TokenType type(TokenId id) const;
   bool IsSpecialText(TokenId id) const;  // control or user-defined: split out by parse_special
   const TokenizerData& data() const { return data_; }
-  // Decoded bytes per token id; subclasses size and fill it in their constructors.
-  std::vector<std::string>& pieces() { return pieces_; }
 
  private:
   struct SpecialCandidate {
@@ -52,7 +53,6 @@ class VocabularyTokenizer : public Tokenizer {
   };
 
   TokenizerData data_;
-  std::vector<std::string> pieces_;
   TokenIndex token_ids_;  // over data_.tokens
   std::vector<bool> end_of_generation_;
   // Special tokens indexed by their first byte, longest text first.
