@@ -16,8 +16,9 @@ constexpr int64_t kTileCols = 12;
 // Tokens per pass over a thread's weight rows: their prepared activations stay in cache while
 // the weight rows stream through once per pass.
 constexpr int64_t kTokenChunk = 64;
-// Threads claim row blocks in chunks (see BlocksPerChunk) rather than fixed shares: on a shared
-// machine one thread is often descheduled mid-product, and decode runs ~100 products per token.
+// Row blocks go out in chunks (see BlocksPerChunk): each thread streams its own share and then
+// takes chunks left in others' (ThreadPool::ParallelForChunks), since on a shared machine one
+// thread is often descheduled mid-product, and decode runs ~100 products per token.
 constexpr size_t kMinChunkWork = 32 * 1024;  // weight bytes x tokens: claiming costs ~100 ns
 
 // Blocks per claimed chunk: at least kMinChunkWork, at least 1/16 of a thread's even share (so

@@ -54,32 +54,39 @@ class ThreadPool {
         &job);
   }
 
-  // Calls fn(begin, end, thread) on chunks [c*chunk, min(n, (c+1)*chunk)) that the threads claim
-  // one at a time from a shared counter until none is left, so a thread that was descheduled
-  // or started late does less of the work instead of holding everyone up. Which thread runs a
-  // chunk varies from call to call: use only where chunks write disjoint outputs. Not reentrant.
+  // Calls fn(begin, end, thread) on chunks [c*chunk, min(n, (c+1)*chunk)). Each thread owns an
+  // even, contiguous share of the chunks and runs it front to back, so its reads stay one stream
+  // that prefetching can run ahead of; a thread whose share is done takes chunks from the back of
+  // another's, so one that was descheduled or started late does less of the work instead of
+  // holding everyone up. Which thread runs a chunk varies from call to call: use only where chunks
+  // write disjoint outputs. Not reentrant.
   template <class F>
   void ParallelForChunks(int64_t n, int64_t chunk, F&& fn) {
     if (n <= 0) return;
     if (chunk < 1) chunk = 1;
+    if ((n + chunk - 1) / chunk > kMaxChunks) chunk = (n + kMaxChunks - 1) / kMaxChunks;
     const int64_t chunks = (n + chunk - 1) / chunk;
     if (n_threads_ == 1 || chunks == 1) {
       for (int64_t begin = 0; begin < n; begin += chunk) fn(begin, std::min(n, begin + chunk), 0);
       return;
     }
+    const int owners = static_cast<int>(std::min<int64_t>(n_threads_, chunks));
+    for (int t = 0; t < owners; ++t) {
+      shares_[static_cast<size_t>(t)].Reset(chunks * t / owners, chunks * (t + 1) / owners);
+    }
     struct Job {
+      ThreadPool* pool;
       F* fn;
       int64_t n;
       int64_t chunk;
-      int64_t chunks;
-      alignas(64) std::atomic<int64_t> next{0};
-    } job{&fn, n, chunk, chunks};
+      int owners;
+    } job{this, &fn, n, chunk, owners};
     Dispatch(
         [](void* ctx, int thread) {
           auto* j = static_cast<Job*>(ctx);
           for (;;) {
-            const int64_t c = j->next.fetch_add(1, std::memory_order_relaxed);
-            if (c >= j->chunks) return;
+            const int64_t c = j->pool->ClaimChunk(thread, j->owners);
+            if (c < 0) return;
             (*j->fn)(c * j->chunk, std::min(j->n, (c + 1) * j->chunk), thread);
           }
         },
@@ -87,6 +94,23 @@ class ThreadPool {
   }
 
  private:
+  static constexpr int64_t kMaxChunks = INT32_MAX;  // a share's bounds are packed in 64 bits
+
+  // One owner's chunks [next, end), both in one word so that the owner (taking the front) and
+  // thieves (taking the back) claim with one compare-and-swap and never both get a chunk.
+  struct alignas(64) Share {
+    std::atomic<uint64_t> bounds{0};
+    void Reset(int64_t begin, int64_t end) {
+      bounds.store(static_cast<uint64_t>(begin) << 32 | static_cast<uint64_t>(end),
+                   std::memory_order_relaxed);
+    }
+    int64_t TakeFront();
+    int64_t TakeBack();
+  };
+  // The next chunk for `thread`: the front of its own share, else the back of the first other
+  // non-empty share of the `owners`; -1 when all are empty.
+  int64_t ClaimChunk(int thread, int owners);
+
   using Call = void (*)(void*, int);
   // Runs call(ctx, t) on every thread t (the caller runs t = 0) and waits for all.
   void Dispatch(Call call, void* ctx);
@@ -94,6 +118,7 @@ class ThreadPool {
 
   int n_threads_;
   std::vector<std::thread> workers_;
+  std::vector<Share> shares_;
   Call call_ = nullptr;
   void* ctx_ = nullptr;
   bool stop_ = false;

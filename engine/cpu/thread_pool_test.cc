@@ -107,6 +107,43 @@ TEST(ThreadPoolTest, ParallelForChunksLetsOtherThreadsTakeOverFromASlowOne) {
   EXPECT_TRUE(others_finished_first) << "the other thread did not take the stalled one's chunks";
 }
 
+TEST(ThreadPoolTest, ParallelForChunksRunsOwnSharesFrontToBackAndStealsFromTheBack) {
+  // Thread t owns chunks [C*t/T, C*(t+1)/T). Whatever the timing, each thread must take its own
+  // chunks in ascending order (one forward stream) and other threads' chunks in descending order.
+  for (int threads : {2, 3, 8}) {
+    ThreadPool pool(threads);
+    for (int64_t chunks : {2, 5, 64, 1000}) {
+      std::vector<std::vector<int64_t>> order(static_cast<size_t>(threads));
+      pool.ParallelForChunks(chunks, 1, [&](int64_t begin, int64_t, int thread) {
+        order[static_cast<size_t>(thread)].push_back(begin);
+      });
+      const int64_t owners = std::min<int64_t>(threads, chunks);
+      const auto owner_of = [&](int64_t c) {
+        for (int64_t t = 0; t < owners; ++t) {
+          if (c < chunks * (t + 1) / owners) return t;
+        }
+        return owners;
+      };
+      int64_t total = 0;
+      for (int t = 0; t < threads; ++t) {
+        std::vector<int64_t> last(static_cast<size_t>(owners), -1);
+        for (int64_t c : order[static_cast<size_t>(t)]) {
+          const int64_t owner = owner_of(c);
+          int64_t& prev = last[static_cast<size_t>(owner)];
+          if (owner == t) {
+            EXPECT_GT(c, prev) << "own chunks out of order, thread " << t;
+          } else if (prev >= 0) {
+            EXPECT_LT(c, prev) << "stolen chunks not from the back, thread " << t;
+          }
+          prev = c;
+        }
+        total += static_cast<int64_t>(order[static_cast<size_t>(t)].size());
+      }
+      EXPECT_EQ(total, chunks);
+    }
+  }
+}
+
 TEST(ThreadPoolTest, RunsManyConsecutiveJobs) {
   ThreadPool pool(3);
   int64_t total = 0;
