@@ -11,6 +11,7 @@
 #include "engine/cpu/cpu_types.h"
 #include "engine/cpu/float_exp.h"
 #include "engine/cpu/float_vector.h"
+#include "engine/cpu/rope_math.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/gguf/gguf_file.h"
 #include "engine/quant/quant.h"
@@ -91,8 +92,8 @@ class CpuStream final : public ComputeStream {
     inv_freq_.resize(static_cast<size_t>(half));
     for (int64_t i = 0; i < half; ++i) {
       inv_freq_[static_cast<size_t>(i)] =
-          std::pow(static_cast<double>(p.freq_base),
-                   -2.0 * static_cast<double>(i) / static_cast<double>(p.n_rot));
+          RopePow(static_cast<double>(p.freq_base),
+                  -2.0 * static_cast<double>(i) / static_cast<double>(p.n_rot));
     }
     // In a pair (a, b): NORMAL pairs adjacent elements, NEOX pairs i with i + n_rot/2.
     const int64_t a_step = p.ordering == RopeOrdering::kNormal ? 2 : 1;
@@ -104,8 +105,9 @@ class CpuStream final : public ComputeStream {
             static_cast<double>(pos[static_cast<size_t>(r)]) * static_cast<double>(p.freq_scale);
         for (int64_t i = 0; i < half; ++i) {
           const double theta = position * inv_freq_[static_cast<size_t>(i)];
-          const float c = static_cast<float>(std::cos(theta));
-          const float s = static_cast<float>(std::sin(theta));
+          const SinCos angle = RopeSinCos(theta);
+          const float c = static_cast<float>(angle.cos);
+          const float s = static_cast<float>(angle.sin);
           for (int64_t h = 0; h < p.n_head; ++h) {
             float* a = row + h * p.head_dim + i * a_step;
             float* b = a + b_offset;
