@@ -1,6 +1,7 @@
 #include "engine/tokenizer/sentencepiece_tokenizer.h"
 
 #include <array>
+#include <optional>
 #include <queue>
 #include <string>
 
@@ -47,12 +48,18 @@ std::string ReplaceAll(std::string_view text, std::string_view from, std::string
   return out;
 }
 
+// Only ordinary pieces take part in merging: "<s>" or "<0x41>" must never be assembled from the
+// characters of their text.
+bool IsMergeable(TokenType t) {
+  return t == TokenType::kNormal || t == TokenType::kUndefined || t == TokenType::kUserDefined;
+}
+
 class SentencePieceTokenizer final : public VocabularyTokenizer {
  public:
-  explicit SentencePieceTokenizer(TokenizerData data)
-      : VocabularyTokenizer(std::move(data)), mergeable_(this->data().tokens) {
+  explicit SentencePieceTokenizer(TokenizerData data) : VocabularyTokenizer(std::move(data)) {
     byte_tokens_.fill(-1);
     const auto& tokens = this->data().tokens;
+    bool shadowed = false;  // a mergeable piece whose text first appears as a non-mergeable token
     for (size_t i = 0; i < tokens.size(); ++i) {
       const auto id = static_cast<TokenId>(i);
       const TokenType t = type(id);
@@ -60,10 +67,14 @@ class SentencePieceTokenizer final : public VocabularyTokenizer {
         const int byte = ParseByteToken(tokens[i]);
         if (byte >= 0 && byte_tokens_[byte] < 0) byte_tokens_[byte] = id;
       }
-      // Only ordinary pieces take part in merging: "<s>" or "<0x41>" must never be assembled
-      // from the characters of their text.
-      if (t == TokenType::kNormal || t == TokenType::kUndefined || t == TokenType::kUserDefined) {
-        mergeable_.Insert(id);
+      if (IsMergeable(t) && !IsMergeable(type(FindToken(tokens[i])))) shadowed = true;
+    }
+    // Usually the whole-vocabulary index answers for merging too (the first token of each text is
+    // mergeable whenever any is); only a shadowed piece needs an index of mergeable pieces alone.
+    if (shadowed) {
+      mergeable_.emplace(tokens);
+      for (size_t i = 0; i < tokens.size(); ++i) {
+        if (IsMergeable(type(static_cast<TokenId>(i)))) mergeable_->Insert(static_cast<TokenId>(i));
       }
     }
   }
@@ -127,7 +138,11 @@ class SentencePieceTokenizer final : public VocabularyTokenizer {
     }
   };
 
-  TokenId LookUp(std::string_view piece) const { return mergeable_.Find(piece); }
+  TokenId LookUp(std::string_view piece) const {
+    if (mergeable_) return mergeable_->Find(piece);
+    const TokenId id = FindToken(piece);
+    return id >= 0 && IsMergeable(type(id)) ? id : -1;
+  }
 
   void MergeAndEmit(std::string_view text, std::vector<TokenId>& out) const {
     std::vector<Symbol> symbols;
@@ -188,7 +203,7 @@ class SentencePieceTokenizer final : public VocabularyTokenizer {
   }
 
   std::array<TokenId, 256> byte_tokens_;
-  TokenIndex mergeable_;  // ordinary pieces only, over data().tokens
+  std::optional<TokenIndex> mergeable_;  // mergeable pieces only, over data().tokens, if shadowed
 };
 
 }  // namespace

@@ -108,6 +108,27 @@ TEST(SentencePiece, ByteAndControlTokenTextIsNeverAssembled) {
   for (TokenId id : tok->Encode("<0x41>", false, false)) EXPECT_NE(id, ByteToken(0x41));
 }
 
+TEST(SentencePiece, AMergeablePieceShadowedByAnEarlierControlTokenStillMerges) {
+  // "<s>" (id 1) is a control token; a later ordinary piece with the same text must be the one
+  // the merges reach, and the control token never.
+  AbcVocabulary v;
+  AddPiece(v.data, "<", -1);
+  AddPiece(v.data, "s", -1);
+  AddPiece(v.data, ">", -1);
+  AddPiece(v.data, "<s", -1);
+  const TokenId piece = AddPiece(v.data, "<s>", -1);
+  auto tok = Build(v.data);
+  EXPECT_EQ(tok->Encode("<s>", false, false), (std::vector<TokenId>{v.space, piece}));
+  EXPECT_EQ(tok->FindToken("<s>"), kBos);
+}
+
+TEST(SentencePiece, OfDuplicateOrdinaryPiecesTheFirstIsUsed) {
+  AbcVocabulary v;
+  AddPiece(v.data, "ab", -2.0f);  // a second "ab", after v.ab
+  auto tok = Build(v.data);
+  EXPECT_EQ(tok->Encode("cab", false, false), (std::vector<TokenId>{v.space, v.c, v.ab}));
+}
+
 TEST(SentencePiece, ParsesSpecialTokensOnlyWhenAsked) {
   AbcVocabulary v;
   auto tok = Build(v.data);

@@ -171,7 +171,7 @@ class VocabularyBuilder {
   explicit VocabularyBuilder(TokenizerData& data) : data_(data) {}
   TokenId Add(std::string_view text, TokenType type, float score = 0.0f) {
     data_.tokens.PushBack(text);
-    data_.token_types.push_back(static_cast<int32_t>(type));
+    data_.token_types.push_back(static_cast<uint8_t>(type));
     data_.scores.push_back(score);
     return static_cast<TokenId>(data_.tokens.size() - 1);
   }

@@ -26,7 +26,7 @@ struct TokenizerData {
   TokenizerKind kind = TokenizerKind::kSentencePiece;
   PackedStrings tokens;              // tokenizer.ggml.tokens; id = index
   std::vector<float> scores;         // tokenizer.ggml.scores; empty = all 0 (SentencePiece only)
-  std::vector<int32_t> token_types;  // tokenizer.ggml.token_type; empty = all normal
+  std::vector<uint8_t> token_types;  // tokenizer.ggml.token_type (a TokenType); empty = all normal
   PackedStrings merges;              // tokenizer.ggml.merges, "left right", by rank (BPE only)
   TokenId bos_id = -1;
   TokenId eos_id = -1;

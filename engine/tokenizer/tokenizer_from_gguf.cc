@@ -64,10 +64,11 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const gguf::GgufFile& fil
       Optional(file, "tokenizer.ggml.token_type", &gguf::Value::AsIntArray, types));
   data.token_types.reserve(types.size());
   for (size_t i = 0; i < types.size(); ++i) {
-    if (types[i] < INT32_MIN || types[i] > INT32_MAX) {
-      return Status::Corrupt("tokenizer.ggml.token_type[" + std::to_string(i) + "]: out of range");
+    if (types[i] < 0 || types[i] > UINT8_MAX) {  // ValidateTokenizerData rejects the rest
+      return Status::Corrupt("tokenizer.ggml.token_type[" + std::to_string(i) + "]: unknown type " +
+                             std::to_string(types[i]));
     }
-    data.token_types.push_back(static_cast<int32_t>(types[i]));
+    data.token_types.push_back(static_cast<uint8_t>(types[i]));
   }
   if (data.kind == TokenizerKind::kByteLevelBpe) {
     INFERNET_ASSIGN_OR_RETURN(data.merges,

@@ -32,7 +32,7 @@ Status ValidateTokenizerData(const TokenizerData& data) {
                            " types for " + std::to_string(n) + " tokens");
   }
   for (size_t i = 0; i < data.token_types.size(); ++i) {
-    if (data.token_types[i] < 0 || data.token_types[i] > 6) {
+    if (data.token_types[i] > 6) {
       return Status::Corrupt("tokenizer.ggml.token_type[" + std::to_string(i) + "]: unknown type " +
                              std::to_string(data.token_types[i]));
     }
