@@ -29,7 +29,8 @@ uint64_t TouchValue(const infernet::gguf::Value& value) {
             for (char c : s) sum += static_cast<uint8_t>(c);
           }
         } else if constexpr (std::is_same_v<T, std::vector<float>> ||
-                             std::is_same_v<T, std::vector<int64_t>>) {
+                             std::is_same_v<T, std::vector<int64_t>> ||
+                             std::is_same_v<T, std::vector<int32_t>>) {
           for (auto x : v) sum += static_cast<uint64_t>(x != 0);
         } else {
           sum += static_cast<uint64_t>(v != 0);

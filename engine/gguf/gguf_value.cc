@@ -7,6 +7,7 @@
 
 #include "engine/gguf/gguf_value.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -97,7 +98,11 @@ Value Value::Float32Array(std::vector<float> v) {
   return Value(ValueType::kArray, ValueType::kFloat32, std::move(v));
 }
 Value Value::IntArray(ValueType element_type, std::vector<int64_t> v) {
-  return Value(ValueType::kArray, element_type, std::move(v));
+  const bool fits = std::all_of(v.begin(), v.end(), [](int64_t x) {
+    return x >= std::numeric_limits<int32_t>::min() && x <= std::numeric_limits<int32_t>::max();
+  });
+  if (!fits) return Value(ValueType::kArray, element_type, std::move(v));
+  return Value(ValueType::kArray, element_type, std::vector<int32_t>(v.begin(), v.end()));
 }
 
 size_t Value::array_size() const {
@@ -105,6 +110,7 @@ size_t Value::array_size() const {
   if (const auto* s = std::get_if<PackedStrings>(&storage_)) return s->size();
   if (const auto* f = std::get_if<std::vector<float>>(&storage_)) return f->size();
   if (const auto* i = std::get_if<std::vector<int64_t>>(&storage_)) return i->size();
+  if (const auto* i = std::get_if<std::vector<int32_t>>(&storage_)) return i->size();
   return 0;
 }
 
@@ -178,6 +184,9 @@ Result<std::vector<float>> Value::AsFloatArray() const {
 Result<std::vector<int64_t>> Value::AsIntArray() const {
   if (type_ == ValueType::kArray && (IsUnsignedType(array_type_) || IsSignedType(array_type_))) {
     if (const auto* i = std::get_if<std::vector<int64_t>>(&storage_)) return *i;
+    if (const auto* i = std::get_if<std::vector<int32_t>>(&storage_)) {
+      return std::vector<int64_t>(i->begin(), i->end());
+    }
   }
   return Mismatch(*this, "an integer ARRAY");
 }

@@ -46,7 +46,8 @@ class Value {
   static Value Float64(double v);
   static Value Bool(bool v);
   static Value String(std::string v);
-  // Arrays. Integer arrays are stored widened to int64 and written back as `element_type`.
+  // Arrays. Integer arrays are stored as int32 when every value fits (4 bytes a token type
+  // instead of 8), else as int64, and are written back as `element_type`.
   static Value StringArray(PackedStrings v);
   static Value Float32Array(std::vector<float> v);
   static Value IntArray(ValueType element_type, std::vector<int64_t> v);
@@ -68,7 +69,7 @@ class Value {
 
   // Internal storage; readers and writers use these, other code should use the typed reads.
   using Storage = std::variant<uint64_t, int64_t, double, bool, std::string, PackedStrings,
-                               std::vector<float>, std::vector<int64_t>>;
+                               std::vector<float>, std::vector<int64_t>, std::vector<int32_t>>;
   const Storage& storage() const { return storage_; }
   Value(ValueType type, ValueType array_type, Storage storage)
       : type_(type), array_type_(array_type), storage_(std::move(storage)) {}

@@ -131,6 +131,15 @@ Result<Value> DecodeArray(ByteCursor& cursor) {
     }
     return Value::Float32Array(std::move(floats));
   }
+  if (element != ValueType::kUint32 && element != ValueType::kUint64 &&
+      element != ValueType::kInt64) {  // every value fits in int32: store it so (Value::IntArray)
+    std::vector<int32_t> narrow(n);
+    for (size_t i = 0; i < n; ++i) {
+      INFERNET_ASSIGN_OR_RETURN(const int64_t v, DecodeIntegerAsInt64(cursor, element));
+      narrow[i] = static_cast<int32_t>(v);
+    }
+    return Value(ValueType::kArray, element, std::move(narrow));
+  }
   std::vector<int64_t> ints(n);
   for (size_t i = 0; i < n; ++i) {
     INFERNET_ASSIGN_OR_RETURN(ints[i], DecodeIntegerAsInt64(cursor, element));

@@ -103,11 +103,18 @@ void PutArray(ByteSink& sink, const Value& value) {
       for (float f : *floats) sink.Put(f);
   } else {
     // Integer and BOOL arrays; other element types have no storage and are written empty.
-    const auto* ints = std::get_if<std::vector<int64_t>>(&storage);
-    const bool writable = ints && element != ValueType::kFloat64 && element != ValueType::kArray;
-    sink.Put<uint64_t>(writable ? ints->size() : 0);
-    if (writable)
-      for (int64_t v : *ints) PutInteger(sink, element, v);
+    const bool writable = element != ValueType::kFloat64 && element != ValueType::kArray;
+    const auto* wide = std::get_if<std::vector<int64_t>>(&storage);
+    const auto* narrow = std::get_if<std::vector<int32_t>>(&storage);
+    if (!writable || (wide == nullptr && narrow == nullptr)) {
+      sink.Put<uint64_t>(0);
+    } else if (wide != nullptr) {
+      sink.Put<uint64_t>(wide->size());
+      for (int64_t v : *wide) PutInteger(sink, element, v);
+    } else {
+      sink.Put<uint64_t>(narrow->size());
+      for (int32_t v : *narrow) PutInteger(sink, element, v);
+    }
   }
 }
 
