@@ -220,10 +220,24 @@ Status Run(const Flags& flags) {
 
 }  // namespace
 
+constexpr char kUsage[] =
+    "Usage: infernet_matmul_bench [--threads=2] [--min-seconds=1] [--n=1,512] [--m=4096]\n"
+    "                             [--k=14336] [--types=f16,bf16,q8_0,q4_0,q4_k,q6_k]\n"
+    "Times the engine's CPU matrix product (m x k weights of each type times n f32 activation\n"
+    "rows) and prints a table on stderr and one JSON line per case on stdout.\n";
+
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+  }
   const Result<Flags> flags = ParseFlags(argc, argv);
   if (!flags.ok()) {
-    std::fprintf(stderr, "infernet_matmul_bench: %s\n", flags.status().ToString().c_str());
+    std::fprintf(stderr, "infernet_matmul_bench: %s\n%s", flags.status().ToString().c_str(),
+                 kUsage);
     return 2;
   }
   const Status status = Run(*flags);
