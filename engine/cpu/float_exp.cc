@@ -117,9 +117,6 @@ INFERNET_AVX2 void SwiGluAvx2(const float* g, const float* u, float* out, int64_
   for (; i < n; ++i) out[i] = SiluTimes(g[i], u[i]);
 }
 
-const bool kHasAvx2 = __builtin_cpu_supports("avx2");
-#else
-constexpr bool kHasAvx2 = false;
 #endif
 
 }  // namespace

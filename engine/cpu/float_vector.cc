@@ -151,9 +151,6 @@ __attribute__((target("avx2"))) void AxpyF32RowsAvx2(const float* alpha, const f
   }
 }
 
-const bool kHasAvx2 = __builtin_cpu_supports("avx2");
-#else
-constexpr bool kHasAvx2 = false;
 #endif
 
 }  // namespace

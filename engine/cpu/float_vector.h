@@ -9,6 +9,13 @@
 
 namespace infernet::cpu {
 
+// Whether the AVX2 paths of this file and float_exp.h run (checked once, at start-up).
+#if defined(__x86_64__)
+inline const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+#else
+inline constexpr bool kHasAvx2 = false;
+#endif
+
 // ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)): the fixed reduction of 8 lane sums.
 float SumLanes8(const float* lanes);
 
