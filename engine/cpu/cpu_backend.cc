@@ -89,11 +89,16 @@ class CpuStream final : public ComputeStream {
   void Rope(DeviceTensor& x, const RopeParams& p, std::span<const int32_t> pos) override {
     CpuTensor& t = AsCpu(x);
     const int64_t half = p.n_rot / 2;
-    inv_freq_.resize(static_cast<size_t>(half));
-    for (int64_t i = 0; i < half; ++i) {
-      inv_freq_[static_cast<size_t>(i)] =
-          RopePow(static_cast<double>(p.freq_base),
-                  -2.0 * static_cast<double>(i) / static_cast<double>(p.n_rot));
+    // Every layer asks for the same frequencies: compute them when base or width change.
+    if (p.freq_base != inv_freq_base_ || p.n_rot != inv_freq_rot_) {
+      inv_freq_.resize(static_cast<size_t>(half));
+      for (int64_t i = 0; i < half; ++i) {
+        inv_freq_[static_cast<size_t>(i)] =
+            RopePow(static_cast<double>(p.freq_base),
+                    -2.0 * static_cast<double>(i) / static_cast<double>(p.n_rot));
+      }
+      inv_freq_base_ = p.freq_base;
+      inv_freq_rot_ = p.n_rot;
     }
     // In a pair (a, b): NORMAL pairs adjacent elements, NEOX pairs i with i + n_rot/2.
     const int64_t a_step = p.ordering == RopeOrdering::kNormal ? 2 : 1;
@@ -165,6 +170,8 @@ class CpuStream final : public ComputeStream {
   std::vector<uint8_t> act_scratch_;
   std::vector<std::vector<float>> scores_;
   std::vector<double> inv_freq_;
+  float inv_freq_base_ = 0;  // the RopeParams inv_freq_ was computed for (base 0: none yet)
+  int64_t inv_freq_rot_ = 0;
 };
 
 class CpuBackend final : public Backend {
