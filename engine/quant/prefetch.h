@@ -15,17 +15,18 @@ namespace infernet::quant::internal {
 // boundaries, so streaming a matrix-vector product stalls at every page without software prefetch
 // (measured: +20 % decode tokens/s on a 1B Q4_K model). A thread keeps about kPrefetchAheadBytes
 // of its tile's stream in flight, enough to cover DRAM latency at one core's bandwidth (about
-// 100 ns x 40 GB/s). Long rows are prefetched kPrefetchAheadBytes / rows (at least
+// 100-200 ns x 40 GB/s). Long rows are prefetched kPrefetchAheadBytes / rows (at least
 // kPrefetchDistance) ahead in the same row. A tile of short rows (at most kShortTileBytes in all)
 // is prefetched whole tiles ahead, at the same place in a later tile's rows, since the rows of a
 // matrix are contiguous: a fixed 1 KiB would land in rows the tile is already reading, and the
 // hardware prefetchers restart on every short row (measured on Zen 3: a 32000 x 768 F16
-// matrix-vector product streamed 12 GB/s, against 23 GB/s for 16384 x 8192). One tile ahead was
-// too little for the 100m Q4_K model's 1.7 KiB tiles: 4 KiB ahead gave +20 % decode on Zen 5.
+// matrix-vector product streamed 12 GB/s, against 23 GB/s for 16384 x 8192). On Zen 5, one tile
+// ahead (1.7 KiB for 768-wide Q4_K rows) was too little: 4 KiB gave +25 % decode on the 100m Q4_K
+// model, and 8 KiB another +40 % on 100 MB of 768-wide Q4_K rows (bench/matmul_bench.cc).
 // Prefetches never fault, so addresses past the matrix are harmless, and no arithmetic changes:
 // results are the same bits.
 constexpr uintptr_t kPrefetchDistance = 1024;
-constexpr size_t kPrefetchAheadBytes = 4096;
+constexpr size_t kPrefetchAheadBytes = 8192;
 constexpr size_t kShortTileBytes = 8192;
 
 inline uintptr_t PrefetchDistance(size_t row_stride, int rows) {
