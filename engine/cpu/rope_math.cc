@@ -1,6 +1,7 @@
 #include "engine/cpu/rope_math.h"
 
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 
@@ -21,33 +22,34 @@ constexpr double kPiOver2[] = {0x1.921fb8p+0,  -0x1.5dde98p-23, 0x1.846988p-48,
                                0x1.8cc518p-72, -0x1.fc8f9p-97,  0x1.a252049c1114dp-120};
 constexpr double kTwoOverPi = 0x1.45f306dc9c883p-1;
 
-// Taylor series on |r| <= pi/4: the first omitted terms (r^19/19!, r^20/20!) are below 1e-19.
-double SinPoly(double r) {
-  const double r2 = r * r;
-  double p = -1.0 / 355687428096000.0;  // -1/17!
-  p = p * r2 + 1.0 / 1307674368000.0;   // 1/15!
-  p = p * r2 - 1.0 / 6227020800.0;      // -1/13!
-  p = p * r2 + 1.0 / 39916800.0;        // 1/11!
-  p = p * r2 - 1.0 / 362880.0;          // -1/9!
-  p = p * r2 + 1.0 / 5040.0;            // 1/7!
-  p = p * r2 - 1.0 / 120.0;             // -1/5!
-  p = p * r2 + 1.0 / 6.0;               // 1/3!
-  return r - r * r2 * p;
+// Taylor series on |r| <= pi/4, highest power first: sin r = r - r^3 (1/3! - r^2/5! + ...), cos r
+// = 1 - r^2 (1/2! - r^2/4! + ...). The first omitted terms (r^19/19!, r^20/20!) are below 1e-19.
+constexpr double kSinCoefficients[] = {
+    -1.0 / 355687428096000.0, 1.0 / 1307674368000.0, -1.0 / 6227020800.0, 1.0 / 39916800.0,
+    -1.0 / 362880.0,          1.0 / 5040.0,          -1.0 / 120.0,        1.0 / 6.0};
+constexpr double kCosCoefficients[] = {1.0 / 6402373705728000.0,
+                                       -1.0 / 20922789888000.0,
+                                       1.0 / 87178291200.0,
+                                       -1.0 / 479001600.0,
+                                       1.0 / 3628800.0,
+                                       -1.0 / 40320.0,
+                                       1.0 / 720.0,
+                                       -1.0 / 24.0,
+                                       0.5};
+
+template <size_t N>
+double Horner(const double (&coefficients)[N], double x) {
+  double p = coefficients[0];
+  for (size_t i = 1; i < N; ++i) p = p * x + coefficients[i];
+  return p;
 }
 
-double CosPoly(double r) {
+double SinPoly(double r) {
   const double r2 = r * r;
-  double p = 1.0 / 6402373705728000.0;  // 1/18!
-  p = p * r2 - 1.0 / 20922789888000.0;  // -1/16!
-  p = p * r2 + 1.0 / 87178291200.0;     // 1/14!
-  p = p * r2 - 1.0 / 479001600.0;       // -1/12!
-  p = p * r2 + 1.0 / 3628800.0;         // 1/10!
-  p = p * r2 - 1.0 / 40320.0;           // -1/8!
-  p = p * r2 + 1.0 / 720.0;             // 1/6!
-  p = p * r2 - 1.0 / 24.0;              // -1/4!
-  p = p * r2 + 0.5;                     // 1/2!
-  return 1.0 - r2 * p;
+  return r - r * r2 * Horner(kSinCoefficients, r2);
 }
+
+double CosPoly(double r) { return 1.0 - r * r * Horner(kCosCoefficients, r * r); }
 
 // ln 2 split so that k * kLn2High is exact for |k| < 2^21.
 constexpr double kLn2High = 0x1.62e42ffp-1;

@@ -97,12 +97,14 @@ TEST(SentencePiece, FallsBackToByteTokens) {
   EXPECT_EQ(tok->Decode(tok->Encode("aé\n日本語 😀", true, false)), "aé\n日本語 😀");
 }
 
+// Ordinary pieces that could spell "<s>" (the BOS token's text) by merging.
+void AddBosTextPieces(TokenizerData& data) {
+  for (const char* text : {"<", "s", ">", "<s"}) AddPiece(data, text, -1);
+}
+
 TEST(SentencePiece, ByteAndControlTokenTextIsNeverAssembled) {
   AbcVocabulary v;
-  AddPiece(v.data, "<", -1);
-  AddPiece(v.data, "s", -1);
-  AddPiece(v.data, ">", -1);
-  AddPiece(v.data, "<s", -1);
+  AddBosTextPieces(v.data);
   auto tok = Build(v.data);
   for (TokenId id : tok->Encode("<s>", false, false)) EXPECT_NE(id, kBos);
   for (TokenId id : tok->Encode("<0x41>", false, false)) EXPECT_NE(id, ByteToken(0x41));
@@ -112,10 +114,7 @@ TEST(SentencePiece, AMergeablePieceShadowedByAnEarlierControlTokenStillMerges) {
   // "<s>" (id 1) is a control token; a later ordinary piece with the same text must be the one
   // the merges reach, and the control token never.
   AbcVocabulary v;
-  AddPiece(v.data, "<", -1);
-  AddPiece(v.data, "s", -1);
-  AddPiece(v.data, ">", -1);
-  AddPiece(v.data, "<s", -1);
+  AddBosTextPieces(v.data);
   const TokenId piece = AddPiece(v.data, "<s>", -1);
   auto tok = Build(v.data);
   EXPECT_EQ(tok->Encode("<s>", false, false), (std::vector<TokenId>{v.space, piece}));
