@@ -14,13 +14,27 @@ namespace {
 // Output rows go through the final norm and lm_head in chunks of this many, bounding the logits
 // scratch (rows x n_vocab floats) however many entries ask for output.
 constexpr int64_t kOutputChunk = 32;
-// A batch runs through the layers this many tokens at a time. Activation scratch is sized by it
-// rather than by max_batch, which keeps a long prefill's memory small; results are unchanged
-// because a token's output never depends on how the batch is split (see context.h). Measured in
-// alternated runs, 32 costs no prefill speed against 64 or 128 (the matrix kernels already reuse
-// each weight panel across the rows they get) and needs a quarter of 128's scratch: 1.1 MiB less
-// than 64 for the 100m test models, 3.5 MiB for the 1b ones.
-constexpr int64_t kForwardChunk = 32;
+// A batch runs through the layers at most this many tokens at a time. Activation scratch is sized
+// by it rather than by max_batch, which keeps a long prefill's memory small; results are unchanged
+// because a token's output never depends on how the batch is split (see context.h). Each chunk
+// streams every weight once, so longer chunks read less per token: in alternated runs 64 gave
+// +8-10 % prefill for 100m-F16 and +4 % for 100m-Q8_0 over 32 (Q4_K within noise), and 128 no
+// more. ForwardChunk halves it for models so small that 64 tokens of scratch would exceed
+// kMaxScratchShare of the weights (1.1 MiB saved on the 100m Q4_K test model).
+constexpr int64_t kForwardChunk = 64;
+constexpr int64_t kMinForwardChunk = 32;
+constexpr double kMaxScratchShare = 0.02;
+
+int64_t ForwardChunk(const ModelConfig& c, uint64_t weight_bytes) {
+  const int64_t q_dim = c.n_head * c.head_dim;
+  const int64_t kv_dim = c.n_head_kv * c.head_dim;
+  // x, xn, q, attn, k, v, gate and up: floats per token.
+  const auto per_token = static_cast<double>(
+      sizeof(float) * static_cast<size_t>(2 * c.n_embd + 2 * q_dim + 2 * kv_dim + 2 * c.n_ff));
+  const double share =
+      per_token * kForwardChunk / static_cast<double>(std::max<uint64_t>(1, weight_bytes));
+  return share > kMaxScratchShare ? kMinForwardChunk : kForwardChunk;
+}
 
 }  // namespace
 
@@ -31,7 +45,8 @@ struct Context::Impl {
   std::unique_ptr<KvCache> cache;
   std::vector<int32_t> seq_len;  // next position of each sequence
 
-  // Activation scratch, min(max_batch, kForwardChunk) rows each (allocated once).
+  int64_t forward_chunk = kForwardChunk;  // tokens per pass through the layers (ForwardChunk)
+  // Activation scratch, min(max_batch, forward_chunk) rows each (allocated once).
   std::unique_ptr<DeviceTensor> x, xn, q, k, v, attn, gate, up;
   // Output-row scratch, kOutputChunk rows.
   std::unique_ptr<DeviceTensor> out_x, out_norm, out_logits;
@@ -59,7 +74,8 @@ Result<std::unique_ptr<Context>> Context::Create(const Model& model, const Conte
   if (c.n_ctx_train > 0 && impl->params.n_ctx > c.n_ctx_train) {
     impl->params.n_ctx = static_cast<int32_t>(c.n_ctx_train);
   }
-  const int64_t b = std::min<int64_t>(impl->params.max_batch, kForwardChunk);
+  impl->forward_chunk = ForwardChunk(c, model.weight_bytes());
+  const int64_t b = std::min<int64_t>(impl->params.max_batch, impl->forward_chunk);
   const int64_t q_dim = c.n_head * c.head_dim;
   const int64_t kv_dim = c.n_head_kv * c.head_dim;
 
@@ -185,8 +201,9 @@ Status Context::Decode(std::span<const BatchEntry> batch, std::vector<float>* lo
                        std::vector<float>* hidden) {
   Impl& m = *impl_;
   INFERNET_RETURN_IF_ERROR(m.Validate(batch));
-  for (size_t first = 0; first < batch.size(); first += static_cast<size_t>(kForwardChunk)) {
-    const size_t end = std::min(batch.size(), first + static_cast<size_t>(kForwardChunk));
+  const auto chunk = static_cast<size_t>(m.forward_chunk);
+  for (size_t first = 0; first < batch.size(); first += chunk) {
+    const size_t end = std::min(batch.size(), first + chunk);
     m.tokens.clear();
     m.seqs.clear();
     m.positions.clear();
