@@ -8,13 +8,6 @@ PackedStrings::PackedStrings(std::initializer_list<std::string_view> strings) {
   for (std::string_view s : strings) PushBack(s);
 }
 
-PackedStrings::PackedStrings(const std::vector<std::string>& strings) {
-  size_t chars = 0;
-  for (const std::string& s : strings) chars += s.size();
-  Reserve(strings.size(), chars);
-  for (const std::string& s : strings) PushBack(s);
-}
-
 PackedStrings::Storage& PackedStrings::Mutable() {
   if (!storage_) {
     storage_ = std::make_shared<Storage>();

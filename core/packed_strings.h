@@ -65,7 +65,6 @@ class PackedStrings {
 
   PackedStrings() = default;
   PackedStrings(std::initializer_list<std::string_view> strings);
-  explicit PackedStrings(const std::vector<std::string>& strings);
 
   size_t size() const { return storage_ ? storage_->ends.size() : 0; }
   bool empty() const { return size() == 0; }

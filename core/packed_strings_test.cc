@@ -13,7 +13,8 @@ namespace {
 TEST(PackedStringsTest, KeepsEveryStringInOrderIncludingEmptyAndEmbeddedNul) {
   const std::vector<std::string> in = {"", "a", std::string("b\0c", 3), "",
                                        "longer than fifteen bytes"};
-  PackedStrings list(in);
+  PackedStrings list;
+  for (const std::string& s : in) list.PushBack(s);
   ASSERT_EQ(list.size(), in.size());
   for (size_t i = 0; i < in.size(); ++i) EXPECT_EQ(list[i], in[i]) << i;
   EXPECT_EQ(list.total_chars(), 1 + 3 + 25u);
