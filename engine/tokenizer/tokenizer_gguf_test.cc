@@ -92,5 +92,26 @@ TEST(TokenizerFromGguf, RejectsOutOfRangeIdsAndWrongTypes) {
   EXPECT_NE(r.status().message().find("tokenizer.ggml.tokens"), std::string::npos);
 }
 
+TEST(TokenizerFromGguf, RejectsTokenTypesOutsideTheByteRangeRatherThanWrappingThem) {
+  // 262 would wrap to 6 (a byte token) in the one-byte storage, -1 to 255.
+  for (int64_t bad : {int64_t{262}, int64_t{-1}, int64_t{1} << 40}) {
+    gguf::GgufWriter writer;
+    WriteTestVocabulary(writer, TokenizerKind::kSentencePiece, 512, false);
+    std::vector<int64_t> types(512, 1);
+    types[300] = bad;
+    writer.SetValue("tokenizer.ggml.token_type",
+                    gguf::Value::IntArray(gguf::ValueType::kInt64, types));
+    Parsed parsed = Parse(writer);
+    ASSERT_NE(parsed.file, nullptr);
+    auto r = Tokenizer::FromGguf(*parsed.file);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
+    EXPECT_NE(r.status().message().find("tokenizer.ggml.token_type[300]: unknown type " +
+                                        std::to_string(bad)),
+              std::string::npos)
+        << r.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace infernet
