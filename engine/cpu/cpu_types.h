@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/backend.h"
+#include "engine/cpu/page_buffer.h"
 
 namespace infernet::cpu {
 
@@ -39,15 +40,14 @@ class CpuWeight final : public DeviceWeight {
 class CpuTensor final : public DeviceTensor {
  public:
   CpuTensor(int64_t rows, int64_t cols)
-      : DeviceTensor(rows, cols),
-        data_(std::make_unique_for_overwrite<float[]>(static_cast<size_t>(rows * cols))) {}
-  float* data() { return data_.get(); }
-  const float* data() const { return data_.get(); }
-  float* row(int64_t r) { return data_.get() + r * cols(); }
-  const float* row(int64_t r) const { return data_.get() + r * cols(); }
+      : DeviceTensor(rows, cols), data_(static_cast<size_t>(rows * cols)) {}
+  float* data() { return data_.data(); }
+  const float* data() const { return data_.data(); }
+  float* row(int64_t r) { return data_.data() + r * cols(); }
+  const float* row(int64_t r) const { return data_.data() + r * cols(); }
 
  private:
-  std::unique_ptr<float[]> data_;
+  PageBuffer data_;
 };
 
 // F32 keys and values, [layer][seq][kv head][pos][head_dim] each. F32 keeps attention exact with

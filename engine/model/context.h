@@ -21,16 +21,16 @@ namespace infernet {
 class Model;
 
 struct ContextParams {
-  int32_t n_ctx = 2048;   // positions per sequence (clamped to the model's training context)
-  int32_t n_seq = 1;      // independent sequences
-  int32_t n_threads = 0;  // 0 = hardware concurrency
+  int32_t n_ctx = 2048;     // positions per sequence (clamped to the model's training context)
+  int32_t n_seq = 1;        // independent sequences
+  int32_t n_threads = 0;    // 0 = hardware concurrency
   int32_t max_batch = 512;  // tokens per forward pass; longer inputs are split by callers
 };
 
 struct BatchEntry {
   TokenId token;
-  int32_t seq;         // 0 <= seq < n_seq
-  int32_t pos;         // position within its sequence; must be that sequence's next position
+  int32_t seq;          // 0 <= seq < n_seq
+  int32_t pos;          // position within its sequence; must be that sequence's next position
   bool output = false;  // return logits (and hidden state) for this entry
 };
 
@@ -56,6 +56,9 @@ class Context {
   const ContextParams& params() const;
   // Bytes held by the KV cache.
   uint64_t kv_cache_bytes() const;
+  // Tokens the activation scratch holds now: the last call's batch, capped at the forward chunk
+  // (scratch shrinks when a call needs a quarter of it or less); 0 before the first call.
+  int64_t scratch_rows() const;
 
  private:
   struct Impl;

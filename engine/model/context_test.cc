@@ -201,6 +201,37 @@ TEST_P(ContextTest, BatchesLongerThanAForwardChunkEqualTokenByToken) {
   EXPECT_EQ((*batched)->SequenceLength(1), 150);
 }
 
+TEST_P(ContextTest, ScratchFollowsBatchSizesWithoutChangingResults) {
+  // Scratch grows to a call's batch and shrinks once a call needs a quarter of it or less; the
+  // reallocations must not change a bit of the results.
+  auto ctx = NewContext(2);
+  EXPECT_EQ(ctx->scratch_rows(), 0);
+  const std::vector<size_t> batch_sizes = {9, 1, 3, 2, 1, 1};
+  const std::vector<int64_t> rows_after = {9, 1, 3, 3, 3, 3};
+  std::vector<TokenId> tokens;
+  std::vector<float> varied;
+  for (size_t call = 0; call < batch_sizes.size(); ++call) {
+    std::vector<TokenId> part;
+    for (size_t i = 0; i < batch_sizes[call]; ++i) {
+      part.push_back(TokenId((tokens.size() * 53 + 5) % kVocab));
+      tokens.push_back(part.back());
+    }
+    ASSERT_TRUE(
+        ctx->Decode(Prompt(part, 0, int32_t(tokens.size() - part.size()), true), &varied).ok());
+    EXPECT_EQ(ctx->scratch_rows(), rows_after[call]) << "after call " << call;
+  }
+  ASSERT_EQ(varied.size(), tokens.size() * kVocab);
+
+  auto single = NewContext(1);
+  std::vector<float> one_by_one;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const BatchEntry e{tokens[i], 0, int32_t(i), true};
+    ASSERT_TRUE(single->Decode({&e, 1}, &one_by_one).ok());
+  }
+  EXPECT_EQ(single->scratch_rows(), 1);
+  EXPECT_TRUE(BitEqual(varied, one_by_one));
+}
+
 TEST_P(ContextTest, SequencesInOneBatchDoNotInfluenceEachOther) {
   // Sequence 1 decodes another prompt interleaved with sequence 0's.
   const std::vector<TokenId> other = {5, 6, 400, 8};
