@@ -43,7 +43,6 @@ struct Flags {
   int repetitions = 3;
   int bandwidth_mib = 1024;
   bool skip_limits = false;
-  bool huge_pages = true;
   std::string limits_program;  // empty: infernet_machine_limits beside this program
 };
 
@@ -239,7 +238,7 @@ int Run(const Flags& flags) {
     }
   }
   auto backend = CreateCpuBackend(flags.threads);
-  auto model = Model::Load(flags.model, *backend, {.huge_pages = flags.huge_pages});
+  auto model = Model::Load(flags.model, *backend);
   if (!model.ok()) {
     std::fprintf(stderr, "error: %s\n", model.status().ToString().c_str());
     return 1;
@@ -347,8 +346,7 @@ int Run(const Flags& flags) {
       "\"read_gb_s_before\":%s,\"read_gb_s_after\":%s,\"bytes_per_token\":%.0f,"
       "\"decode_ceiling_tok_s\":%s,\"decode_fraction_of_ceiling\":%s,\"decode_meets_target\":%s,"
       "\"peak_rss_bytes\":%.0f,\"kv_cache_bytes\":%.0f,\"rss_limit_bytes\":%.0f,"
-      "\"rss_within_limit\":%s,\"huge_page_bytes\":%llu,\"recached\":%s,"
-      "\"load_avg_start\":%.2f,\"load_avg_end\":%.2f}\n",
+      "\"rss_within_limit\":%s,\"load_avg_start\":%.2f,\"load_avg_end\":%.2f}\n",
       flags.model.c_str(), types.c_str(), params_total, weight_bytes, flags.threads,
       flags.prompt_tokens, flags.decode_tokens, prefill_tps, prefill_gflops,
       JsonNumber(m, sgemm, "%.2f").c_str(), sgemm_kernel.c_str(),
@@ -360,9 +358,7 @@ int Run(const Flags& flags) {
       JsonNumber(m, limits.read_gb_per_s[1], "%.2f").c_str(), bytes_per_token,
       JsonNumber(m, ceiling_tps, "%.3f").c_str(), JsonNumber(m, decode_fraction, "%.4f").c_str(),
       m ? (decode_fraction >= 0.80 ? "true" : "false") : "null", peak_rss, kv_bytes, rss_limit,
-      peak_rss <= rss_limit ? "true" : "false",
-      static_cast<unsigned long long>(file.huge_page_bytes()), file.recached() ? "true" : "false",
-      load_start, load_end);
+      peak_rss <= rss_limit ? "true" : "false", load_start, load_end);
   std::fprintf(stderr, "%s [%s, %.0fM params, %.0f MiB weights, load %.2f-%.2f]\n",
                flags.model.c_str(), types.c_str(), params_total / 1e6, weight_bytes / (1 << 20),
                load_start, load_end);
@@ -410,8 +406,6 @@ int main(int argc, char** argv) {
   app.add_option("--bandwidth-mib", flags.bandwidth_mib, "bandwidth buffer size")
       ->check(CLI::Range(64, 1 << 16))
       ->capture_default_str();
-  app.add_flag("!--no-huge-pages", flags.huge_pages,
-               "map the weights with 4 KiB pages only (for A/B runs against the default)");
   app.add_flag("--skip-limits", flags.skip_limits,
                "engine figures only: no bandwidth or SGEMM reference (ratios are null)");
   app.add_option("--limits-program", flags.limits_program,

@@ -12,7 +12,6 @@
 #include <numeric>
 
 #include "engine/gguf/byte_cursor.h"
-#include "engine/gguf/file_mapping.h"
 #include "engine/gguf/gguf_value_decode.h"
 
 namespace infernet::gguf {
@@ -136,8 +135,7 @@ int64_t TensorInfo::num_elements() const {
   return n;
 }
 
-Result<std::unique_ptr<GgufFile>> GgufFile::Open(const std::filesystem::path& path,
-                                                 const MapOptions& options) {
+Result<std::unique_ptr<GgufFile>> GgufFile::Open(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::Io("cannot open " + path.string() + ": " + std::strerror(errno));
   struct stat st {};
@@ -153,13 +151,15 @@ Result<std::unique_ptr<GgufFile>> GgufFile::Open(const std::filesystem::path& pa
   std::unique_ptr<GgufFile> file(new GgufFile());
   const auto size = static_cast<size_t>(st.st_size);
   if (size > 0) {
-    auto mapping = MapFileReadOnly(fd, size, options);
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const int err = errno;
     ::close(fd);
-    if (!mapping.ok()) return mapping.status().WithContext(path.string());
-    file->mapping_ = mapping->address;
-    file->bytes_ = std::span<const uint8_t>(static_cast<const uint8_t*>(mapping->address), size);
-    file->huge_page_bytes_ = mapping->huge_page_bytes;
-    file->recached_ = mapping->recached;
+    if (map == MAP_FAILED)
+      return Status::Io("cannot mmap " + path.string() + ": " + std::strerror(err));
+    // Inference reads every weight, so ask the kernel to start reading ahead now.
+    ::madvise(map, size, MADV_WILLNEED);
+    file->mapping_ = map;
+    file->bytes_ = std::span<const uint8_t>(static_cast<const uint8_t*>(map), size);
   } else {
     ::close(fd);
   }

@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "core/result.h"
-#include "engine/gguf/file_mapping.h"
 #include "engine/gguf/gguf_value.h"
 #include "engine/tensor_type.h"
 
@@ -44,10 +43,8 @@ struct TensorInfo {
 
 class GgufFile {
  public:
-  // Maps `path` read-only (see file_mapping.h for `options`). The mapping lives as long as the
-  // GgufFile.
-  static Result<std::unique_ptr<GgufFile>> Open(const std::filesystem::path& path,
-                                                const MapOptions& options = {});
+  // Maps `path` read-only. The mapping lives as long as the GgufFile.
+  static Result<std::unique_ptr<GgufFile>> Open(const std::filesystem::path& path);
   // Parses a caller-owned buffer without copying it; the buffer must outlive the GgufFile.
   static Result<std::unique_ptr<GgufFile>> FromBuffer(std::span<const uint8_t> bytes);
 
@@ -59,10 +56,6 @@ class GgufFile {
   uint64_t alignment() const { return alignment_; }
   uint64_t data_offset() const { return data_offset_; }
   uint64_t file_size() const { return bytes_.size(); }
-  // Bytes of the mapping in 2 MiB pages when opened with huge pages (0 otherwise), and whether
-  // the file's cache had to be re-read for them.
-  uint64_t huge_page_bytes() const { return huge_page_bytes_; }
-  bool recached() const { return recached_; }
 
   // Metadata in file order; keys are unique (duplicates are rejected as CORRUPT).
   const std::vector<std::pair<std::string, Value>>& metadata() const { return metadata_; }
@@ -88,8 +81,6 @@ class GgufFile {
 
   std::span<const uint8_t> bytes_;
   void* mapping_ = nullptr;  // non-null when this object owns an mmap of bytes_
-  uint64_t huge_page_bytes_ = 0;
-  bool recached_ = false;
   uint32_t version_ = 0;
   uint64_t alignment_ = kDefaultAlignment;
   uint64_t data_offset_ = 0;

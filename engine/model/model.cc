@@ -15,8 +15,7 @@ Result<std::unique_ptr<Model>> Model::Load(const std::filesystem::path& path, Ba
                                            const ModelLoadOptions& options) {
   std::unique_ptr<Model> model(new Model());
   model->backend_ = &backend;
-  INFERNET_ASSIGN_OR_RETURN(model->file_,
-                            gguf::GgufFile::Open(path, {.huge_pages = options.huge_pages}));
+  INFERNET_ASSIGN_OR_RETURN(model->file_, gguf::GgufFile::Open(path));
   auto bind = [&]() -> Status {
     Model& m = *model;
     INFERNET_ASSIGN_OR_RETURN(m.config_, ReadModelConfig(*m.file_));

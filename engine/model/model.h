@@ -22,9 +22,6 @@ class GgufFile;
 struct ModelLoadOptions {
   // Compute the BLAKE2b-256 of the file (the model's network address). Reads the whole file once.
   bool compute_content_hash = false;
-  // Map the weights with 2 MiB pages where the kernel can (engine/gguf/file_mapping.h): reads the
-  // whole file at load time, and may re-read it once.
-  bool huge_pages = true;
 };
 
 class Model {
