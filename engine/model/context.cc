@@ -93,9 +93,9 @@ Result<std::unique_ptr<Context>> Context::Create(const Model& model, const Conte
 
 // Scratch follows the calls' batch sizes: it grows to a batch's rows and shrinks once a call needs
 // a quarter of it or less, so a decode loop after a long prompt does not keep the prompt's
-// scratch resident (0.9 MiB on the 100m test models, 6 MiB on the 1b ones, against a decode step's
-// few KiB). Reallocating costs a prefill chunk about a page fault per 4 KiB, far below the chunk's
-// weight stream; results never depend on it.
+// scratch resident (0.9-1.9 MiB on the 100m test models, 6 MiB on the 1b ones, against a decode
+// step's few KiB). Reallocating costs a prefill chunk about a page fault per 4 KiB, far below the
+// chunk's weight stream; results never depend on it.
 void Context::Impl::FitScratch(int64_t rows) {
   if (rows <= scratch_rows && 4 * rows > scratch_rows) return;
   const ModelConfig& c = model->config();

@@ -131,6 +131,17 @@ class ContextTest : public ::testing::TestWithParam<TinyModelOptions> {
     return std::move(ctx).value();
   }
 
+  // Logits of every token of `tokens` on sequence 0 from position 0, one Decode call per token.
+  static std::vector<float> DecodeTokenByToken(Context& ctx, const std::vector<TokenId>& tokens) {
+    std::vector<float> logits;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      const BatchEntry e{tokens[i], 0, int32_t(i), true};
+      const Status s = ctx.Decode({&e, 1}, &logits);
+      EXPECT_TRUE(s.ok()) << "token " << i << ": " << s.ToString();
+    }
+    return logits;
+  }
+
   std::filesystem::path path_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Model> model_;
@@ -165,12 +176,7 @@ TEST_P(ContextTest, OneBatchEqualsTokenByTokenBitForBit) {
   ASSERT_EQ(all.size(), prompt_.size() * kVocab);
 
   auto single = NewContext(1);
-  std::vector<float> one_by_one;
-  for (size_t i = 0; i < prompt_.size(); ++i) {
-    const BatchEntry e{prompt_[i], 0, int32_t(i), true};
-    ASSERT_TRUE(single->Decode({&e, 1}, &one_by_one).ok());
-  }
-  EXPECT_TRUE(BitEqual(all, one_by_one));
+  EXPECT_TRUE(BitEqual(all, DecodeTokenByToken(*single, prompt_)));
 }
 
 TEST_P(ContextTest, BatchesLongerThanAForwardChunkEqualTokenByToken) {
@@ -223,11 +229,7 @@ TEST_P(ContextTest, ScratchFollowsBatchSizesWithoutChangingResults) {
   ASSERT_EQ(varied.size(), tokens.size() * kVocab);
 
   auto single = NewContext(1);
-  std::vector<float> one_by_one;
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    const BatchEntry e{tokens[i], 0, int32_t(i), true};
-    ASSERT_TRUE(single->Decode({&e, 1}, &one_by_one).ok());
-  }
+  const std::vector<float> one_by_one = DecodeTokenByToken(*single, tokens);
   EXPECT_EQ(single->scratch_rows(), 1);
   EXPECT_TRUE(BitEqual(varied, one_by_one));
 }
