@@ -36,12 +36,20 @@ inline uintptr_t PrefetchDistance(size_t row_stride, int rows) {
   return std::max<size_t>(kPrefetchDistance, kPrefetchAheadBytes / static_cast<size_t>(rows));
 }
 
+// Which cache a prefetch fills. On Zen 4 (2 vCPUs), prefetching matrix-vector streams into L2
+// only (prefetcht1) measured 1.2-1.5x the GB/s of L1 prefetches for the F16, BF16, Q4_0 and Q4_K
+// AVX-512 kernels, and the same or slightly less for Q8_0 and Q6_K (bench/matmul_bench.cc, see
+// docs/benchmarks.md); the AVX2 kernels keep L1, as tuned on Zen 3.
+enum class PrefetchLevel { kL1, kL2 };
+
 // Prefetches the `bytes` a kernel step consumes at `step`, ahead by PrefetchDistance for a tile
 // of `rows` rows `row_stride` bytes apart.
+template <PrefetchLevel kLevel = PrefetchLevel::kL1>
 inline void PrefetchAhead(const void* step, size_t bytes, size_t row_stride, int rows) {
   const uintptr_t ahead = reinterpret_cast<uintptr_t>(step) + PrefetchDistance(row_stride, rows);
   for (size_t off = 0; off < bytes; off += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(ahead + off),
+                 kLevel == PrefetchLevel::kL1 ? _MM_HINT_T0 : _MM_HINT_T1);
   }
 }
 

@@ -103,6 +103,7 @@ struct FloatKernel {
   // Slicing rows so that a block's weights stay in L1 measured slower (shorter streams for the
   // prefetchers).
   static constexpr int kRows = 6, kCols = 4, kMatVecRows = 1;
+  static constexpr PrefetchLevel kPrefetch = PrefetchLevel::kL2;
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
@@ -119,7 +120,8 @@ struct FloatKernel {
       for (int c = 0; c < C; ++c) av[c] = _mm512_loadu_ps(RowAt<float>(a, as, c) + i);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
-        PrefetchAhead(w + r * ws + i * Weights::kElementBytes, 16 * Weights::kElementBytes, ws, R);
+        PrefetchAhead<kPrefetch>(w + r * ws + i * Weights::kElementBytes,
+                                 16 * Weights::kElementBytes, ws, R);
         const __m512 wv = Weights::Load16(w + r * ws, i);
 #pragma GCC unroll 8
         for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(wv, av[c], acc[r][c]);
@@ -235,6 +237,7 @@ struct Q8_0Kernel {
 
 struct Q4_0Kernel {
   static constexpr int kRows = 4, kCols = 4, kMatVecRows = 4;
+  static constexpr PrefetchLevel kPrefetch = PrefetchLevel::kL2;
 
   // 16 bytes at `offset` in each of `count` (1..4) blocks, block k in 128-bit lane k.
   template <class Block>
@@ -282,7 +285,7 @@ struct Q4_0Kernel {
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const BlockQ4_0* wb = RowAt<BlockQ4_0>(w, ws, r) + b;
-      PrefetchAhead(wb, 4 * sizeof(BlockQ4_0), ws, R);
+      PrefetchAhead<kPrefetch>(wb, 4 * sizeof(BlockQ4_0), ws, R);
       const __m512i raw = GatherLanes(wb, offsetof(BlockQ4_0, qs), count);
       const __m512i lo = _mm512_and_si512(raw, low4);
       const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
@@ -341,6 +344,7 @@ struct Q4_0Kernel {
 
 struct Q4KKernel {
   static constexpr int kRows = 4, kCols = 4, kMatVecRows = 4;
+  static constexpr PrefetchLevel kPrefetch = PrefetchLevel::kL2;
 
   // Bytes [sc0..sc7, m0..m7] of a super-block (see the AVX2 kernel for the bit layout).
   INFERNET_AVX512 static __m128i UnpackScalesAndMins(const BlockQ4_K& b) {
@@ -401,7 +405,7 @@ struct Q4KKernel {
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const BlockQ4_K& wb = RowAt<BlockQ4_K>(w, ws, r)[b];
-        PrefetchAhead(&wb, sizeof(BlockQ4_K), ws, R);
+        PrefetchAhead<kPrefetch>(&wb, sizeof(BlockQ4_K), ws, R);
         const __m128i sc_m = UnpackScalesAndMins(wb);
         const __m512i sc32 = _mm512_cvtepu8_epi32(sc_m);  // sc0..7, m0..7
         // int16 [m0, m0, m1, m1, ..., m7, m7] against the 16 bsums.
