@@ -37,9 +37,9 @@ inline uintptr_t PrefetchDistance(size_t row_stride, int rows) {
 }
 
 // Which cache a prefetch fills. On Zen 4 (2 vCPUs), prefetching matrix-vector streams into L2
-// only (prefetcht1) measured 1.2-1.5x the GB/s of L1 prefetches for the F16, BF16, Q4_0 and Q4_K
+// only (prefetcht1) measured 1.2-1.6x the GB/s of L1 prefetches for the F16, BF16, Q4_0 and Q4_K
 // AVX-512 kernels, and the same or slightly less for Q8_0 and Q6_K (bench/matmul_bench.cc, see
-// docs/benchmarks.md); the AVX2 kernels keep L1, as tuned on Zen 3.
+// the Zen 4 section of docs/benchmarks.md); the AVX2 kernels keep L1, as tuned on Zen 3.
 enum class PrefetchLevel { kL1, kL2 };
 
 // Prefetches the `bytes` a kernel step consumes at `step`, ahead by PrefetchDistance for a tile
