@@ -37,16 +37,18 @@ inline uintptr_t PrefetchDistance(size_t row_stride, int rows) {
 }
 
 // Which cache a prefetch fills. On Zen 4 (2 vCPUs), prefetching matrix-vector streams into L2
-// only (prefetcht1) measured 1.2-1.6x the GB/s of L1 prefetches for the F16, BF16, Q4_0 and Q4_K
-// AVX-512 kernels, and the same or slightly less for Q8_0 and Q6_K (bench/matmul_bench.cc, see
-// the Zen 4 section of docs/benchmarks.md); the AVX2 kernels keep L1, as tuned on Zen 3.
+// only (prefetcht1) measured 1.2-1.6x the GB/s of L1 prefetches for every AVX-512 kernel
+// (bench/matmul_bench.cc, see the Zen 4 sections of docs/benchmarks.md); the AVX2 kernels keep
+// L1, as tuned on Zen 3.
 enum class PrefetchLevel { kL1, kL2 };
+constexpr PrefetchLevel kAvx512Prefetch = PrefetchLevel::kL2;
 
-// Prefetches the `bytes` a kernel step consumes at `step`, ahead by PrefetchDistance for a tile
-// of `rows` rows `row_stride` bytes apart.
+// Prefetches the `bytes` a kernel step consumes at `step`, `distance` bytes ahead: the
+// PrefetchDistance of the tile, computed once per tile, since GCC leaves its division inside the
+// kernels' loops (a 64-bit div per block of short rows).
 template <PrefetchLevel kLevel = PrefetchLevel::kL1>
-inline void PrefetchAhead(const void* step, size_t bytes, size_t row_stride, int rows) {
-  const uintptr_t ahead = reinterpret_cast<uintptr_t>(step) + PrefetchDistance(row_stride, rows);
+inline void PrefetchAhead(const void* step, size_t bytes, uintptr_t distance) {
+  const uintptr_t ahead = reinterpret_cast<uintptr_t>(step) + distance;
   for (size_t off = 0; off < bytes; off += 64) {
     _mm_prefetch(reinterpret_cast<const char*>(ahead + off),
                  kLevel == PrefetchLevel::kL1 ? _MM_HINT_T0 : _MM_HINT_T1);

@@ -36,7 +36,7 @@ struct Q8ActKernel {
   // part[r][c] = d_w*d_a * (block b's int32 lane sums), fused onto part when kAccumulate.
   template <int R, int C, bool kAccumulate>
   INFERNET_AVX2 static void BlockProducts(const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
-                                          int64_t b, __m256 (&part)[R][C]) {
+                                          int64_t b, uintptr_t ahead, __m256 (&part)[R][C]) {
     using WBlock = typename Weights::Block;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i aq[C];
@@ -50,7 +50,7 @@ struct Q8ActKernel {
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const WBlock& wb = RowAt<WBlock>(w, ws, r)[b];
-      PrefetchAhead(&wb, sizeof(WBlock), ws, R);
+      PrefetchAhead(&wb, sizeof(WBlock), ahead);
       const __m256i q = Weights::Quants(wb);
       const __m256i q_abs = _mm256_abs_epi8(q);
       const float dw = HalfToFloat(wb.d);
@@ -69,6 +69,7 @@ struct Q8ActKernel {
   template <int R, int C>
   INFERNET_AVX2 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
                                 float* out, size_t os) {
+    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
     __m256 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -80,15 +81,15 @@ struct Q8ActKernel {
     // Two blocks per step: acc += d1*s1 + d0*s0 halves the accumulator dependency chain.
     for (; b + 2 <= blocks; b += 2) {
       __m256 part[R][C];
-      BlockProducts<R, C, false>(w, ws, a, as, b, part);
-      BlockProducts<R, C, true>(w, ws, a, as, b + 1, part);
+      BlockProducts<R, C, false>(w, ws, a, as, b, ahead, part);
+      BlockProducts<R, C, true>(w, ws, a, as, b + 1, ahead, part);
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
         for (int c = 0; c < C; ++c) acc[r][c] = _mm256_add_ps(acc[r][c], part[r][c]);
       }
     }
-    if (b < blocks) BlockProducts<R, C, true>(w, ws, a, as, b, acc);
+    if (b < blocks) BlockProducts<R, C, true>(w, ws, a, as, b, ahead, acc);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
@@ -120,7 +121,7 @@ struct Q4_0Kernel {
   // part[r][c] (+)= scale * int32 sums of blocks b and b+1.
   template <int R, int C, bool kAccumulate>
   INFERNET_AVX2 static void PairProducts(const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
-                                         int64_t b, __m256 (&part)[R][C]) {
+                                         int64_t b, uintptr_t ahead, __m256 (&part)[R][C]) {
     const __m256i low4 = _mm256_set1_epi8(15);
     const __m256i eight = _mm256_set1_epi8(8);
     const __m256i ones = _mm256_set1_epi16(1);
@@ -141,7 +142,7 @@ struct Q4_0Kernel {
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const BlockQ4_0* wb = RowAt<BlockQ4_0>(w, ws, r) + b;
-      PrefetchAhead(wb, 2 * sizeof(BlockQ4_0), ws, R);
+      PrefetchAhead(wb, 2 * sizeof(BlockQ4_0), ahead);
       const __m256i raw = LoadPair(wb[0].qs, wb[1].qs);
       const __m256i lo = _mm256_and_si256(raw, low4);
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
@@ -194,6 +195,7 @@ struct Q4_0Kernel {
   template <int R, int C>
   INFERNET_AVX2 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
                                 float* out, size_t os) {
+    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
     __m256 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -205,8 +207,8 @@ struct Q4_0Kernel {
     // Four blocks per step: acc += (pair 1 + pair 0) keeps the loop-carried chain to one add.
     for (; b + 4 <= blocks; b += 4) {
       __m256 part[R][C];
-      PairProducts<R, C, false>(w, ws, a, as, b, part);
-      PairProducts<R, C, true>(w, ws, a, as, b + 2, part);
+      PairProducts<R, C, false>(w, ws, a, as, b, ahead, part);
+      PairProducts<R, C, true>(w, ws, a, as, b + 2, ahead, part);
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
@@ -214,7 +216,7 @@ struct Q4_0Kernel {
       }
     }
     if (b + 2 <= blocks) {
-      PairProducts<R, C, true>(w, ws, a, as, b, acc);
+      PairProducts<R, C, true>(w, ws, a, as, b, ahead, acc);
       b += 2;
     }
     if (b < blocks) SingleProduct<R, C>(w, ws, a, as, b, acc);
@@ -258,6 +260,7 @@ struct Q4KKernel {
   template <int R, int C>
   INFERNET_AVX2 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
                                 float* out, size_t os) {
+    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
     __m256 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -280,7 +283,7 @@ struct Q4KKernel {
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const BlockQ4_K& wb = RowAt<BlockQ4_K>(w, ws, r)[b];
-        PrefetchAhead(&wb, sizeof(BlockQ4_K), ws, R);
+        PrefetchAhead(&wb, sizeof(BlockQ4_K), ahead);
         const __m128i sc_m = UnpackScalesAndMins(wb);
         const __m256i scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc_m));
         const __m128i mins16 = _mm_unpackhi_epi8(sc_m, _mm_setzero_si128());
@@ -344,6 +347,7 @@ struct Q6KKernel {
   template <int R, int C>
   INFERNET_AVX2 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
                                 float* out, size_t os) {
+    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
     __m256 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -364,7 +368,7 @@ struct Q6KKernel {
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const BlockQ6_K& wb = RowAt<BlockQ6_K>(w, ws, r)[b];
-        PrefetchAhead(&wb, sizeof(BlockQ6_K), ws, R);
+        PrefetchAhead(&wb, sizeof(BlockQ6_K), ahead);
         const __m256i sc16 =
             _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb.scales)));
         const float d = HalfToFloat(wb.d);

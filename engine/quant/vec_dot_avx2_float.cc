@@ -77,6 +77,7 @@ struct FloatKernel {
   template <int R, int C>
   INFERNET_AVX2 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
                                 float* out, size_t os) {
+    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
     __m256 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -88,7 +89,7 @@ struct FloatKernel {
     // memory operands.
     for (; i + kLine <= n; i += kLine) {
 #pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) PrefetchAhead(w + r * ws + i * Weights::kElementBytes, 64, ws, R);
+      for (int r = 0; r < R; ++r) PrefetchAhead(w + r * ws + i * Weights::kElementBytes, 64, ahead);
 #pragma GCC unroll 1
       for (int64_t j = 0; j < kLine; j += 8) Step<R, C>(i + j, w, ws, a, as, acc);
     }

@@ -7,8 +7,8 @@
 // the order of the per-block float scaling.
 //
 // vpdpbusd needs its first operand unsigned. Q4_0/Q4_K/Q6_K quants are stored unsigned (with an
-// offset, removed through the activation sums); Q8_0 weights are made unsigned by adding 128, and
-// 128 * sum(a) is subtracted from the accumulator's starting value.
+// offset, removed through the activation sums); for Q8_0 x Q8_0 the activations are made unsigned
+// by adding 128, and 128 * sum(w) is subtracted from the accumulator's starting value.
 // GCC 12's AVX-512 headers trip -Wuninitialized through their self-initialised "undefined"
 // vectors (GCC bug 105593, fixed in GCC 13); the warning points into the headers.
 #pragma GCC diagnostic push
@@ -103,10 +103,10 @@ struct FloatKernel {
   // Slicing rows so that a block's weights stay in L1 measured slower (shorter streams for the
   // prefetchers).
   static constexpr int kRows = 6, kCols = 4, kMatVecRows = 1;
-  static constexpr PrefetchLevel kPrefetch = PrefetchLevel::kL2;
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
+    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
     __m512 acc[R][C];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
@@ -120,8 +120,8 @@ struct FloatKernel {
       for (int c = 0; c < C; ++c) av[c] = _mm512_loadu_ps(RowAt<float>(a, as, c) + i);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
-        PrefetchAhead<kPrefetch>(w + r * ws + i * Weights::kElementBytes,
-                                 16 * Weights::kElementBytes, ws, R);
+        PrefetchAhead<kAvx512Prefetch>(w + r * ws + i * Weights::kElementBytes,
+                                       16 * Weights::kElementBytes, ahead);
         const __m512 wv = Weights::Load16(w + r * ws, i);
 #pragma GCC unroll 8
         for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(wv, av[c], acc[r][c]);
@@ -167,41 +167,46 @@ struct Q8_0Kernel {
                                  _mm512_castps128_ps512(d));
   }
 
-  // part[r][c] (+)= d_w * d_a * int32 lane sums of blocks b, b+1.
-  template <int R, int C, bool kAccumulate>
+  // acc[r][c] += d_w * d_a * int32 lane sums of blocks b and (when `two`) b+1. vpdpbusd takes the
+  // activations, made unsigned by adding 128, and the signed weights; the 128 * sum(w) this adds
+  // is subtracted from the accumulator's starting value, computed once per row, so a column
+  // costs one register (its quants) besides its scales.
+  template <int R, int C, bool kTwo>
   INFERNET_AVX512 static void PairProducts(const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
-                                           int64_t b, bool two, __m512 (&part)[R][C]) {
+                                           int64_t b, uintptr_t ahead, __m512 (&acc)[R][C]) {
     const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
-    __m512i aq[C], start[C];
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i aq[C];
     __m512 da[C];
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
       const BlockQ8_0* ab = RowAt<BlockQ8_0>(a, as, c) + b;
-      aq[c] = LoadPair(ab, two);
-      // (w + 128) . a - 128 * sum(a) == w . a
-      start[c] = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                  _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, aq[c]));
-      da[c] = PairScales(ab, two);
+      aq[c] = _mm512_xor_si512(LoadPair(ab, kTwo), bias);
+      da[c] = PairScales(ab, kTwo);
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const BlockQ8_0* wb = RowAt<BlockQ8_0>(w, ws, r) + b;
-      PrefetchAhead(wb, 2 * sizeof(BlockQ8_0), ws, R);
-      const __m512i q = _mm512_xor_si512(LoadPair(wb, two), bias);
-      const __m512 dw = PairScales(wb, two);
+      PrefetchAhead<kAvx512Prefetch>(wb, 2 * sizeof(BlockQ8_0), ahead);
+      const __m512i q = LoadPair(wb, kTwo);
+      // (a + 128) . w - 128 * sum(w) == a . w
+      const __m512i start = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, bias, q));
+      const __m512 dw = PairScales(wb, kTwo);
 #pragma GCC unroll 4
       for (int c = 0; c < C; ++c) {
-        const __m512 sums = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start[c], q, aq[c]));
-        const __m512 scale = _mm512_mul_ps(dw, da[c]);
-        part[r][c] =
-            kAccumulate ? _mm512_fmadd_ps(scale, sums, part[r][c]) : _mm512_mul_ps(scale, sums);
+        const __m512 sums = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, aq[c], q));
+        acc[r][c] = _mm512_fmadd_ps(_mm512_mul_ps(dw, da[c]), sums, acc[r][c]);
       }
     }
   }
 
+  // One FMA chain per output, one link per pair of blocks: 4 cycles per 64 bytes of weights still
+  // outpaces a thread's share of DRAM bandwidth, and the tile needs no second set of accumulators,
+  // which made GCC spill the 4 x 4 tile (measured on Zen 4: 1.1-1.2x GFLOP/s at n = 512).
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
+    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -210,18 +215,8 @@ struct Q8_0Kernel {
     }
     const int64_t blocks = n / kQK8_0;
     int64_t b = 0;
-    // Four blocks per step: acc += (pair 1 + pair 0) keeps the loop-carried chain to one add.
-    for (; b + 4 <= blocks; b += 4) {
-      __m512 part[R][C];
-      PairProducts<R, C, false>(w, ws, a, as, b, true, part);
-      PairProducts<R, C, true>(w, ws, a, as, b + 2, true, part);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 4
-        for (int c = 0; c < C; ++c) acc[r][c] = _mm512_add_ps(acc[r][c], part[r][c]);
-      }
-    }
-    for (; b < blocks; b += 2) PairProducts<R, C, true>(w, ws, a, as, b, b + 1 < blocks, acc);
+    for (; b + 2 <= blocks; b += 2) PairProducts<R, C, true>(w, ws, a, as, b, ahead, acc);
+    if (b < blocks) PairProducts<R, C, false>(w, ws, a, as, b, ahead, acc);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
@@ -237,7 +232,6 @@ struct Q8_0Kernel {
 
 struct Q4_0Kernel {
   static constexpr int kRows = 4, kCols = 4, kMatVecRows = 4;
-  static constexpr PrefetchLevel kPrefetch = PrefetchLevel::kL2;
 
   // 16 bytes at `offset` in each of `count` (1..4) blocks, block k in 128-bit lane k.
   template <class Block>
@@ -267,7 +261,8 @@ struct Q4_0Kernel {
   // part[r][c] (+)= scale * int32 lane sums of blocks b .. b+count-1.
   template <int R, int C, bool kAccumulate>
   INFERNET_AVX512 static void QuadProducts(const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
-                                           int64_t b, int count, __m512 (&part)[R][C]) {
+                                           int64_t b, int count, uintptr_t ahead,
+                                           __m512 (&part)[R][C]) {
     const __m512i low4 = _mm512_set1_epi8(15);
     const __m512i eight = _mm512_set1_epi8(8);
     __m512i a_lo[C], a_hi[C], start[C];
@@ -285,7 +280,7 @@ struct Q4_0Kernel {
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const BlockQ4_0* wb = RowAt<BlockQ4_0>(w, ws, r) + b;
-      PrefetchAhead<kPrefetch>(wb, 4 * sizeof(BlockQ4_0), ws, R);
+      PrefetchAhead<kAvx512Prefetch>(wb, 4 * sizeof(BlockQ4_0), ahead);
       const __m512i raw = GatherLanes(wb, offsetof(BlockQ4_0, qs), count);
       const __m512i lo = _mm512_and_si512(raw, low4);
       const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
@@ -305,6 +300,7 @@ struct Q4_0Kernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
+    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -316,8 +312,8 @@ struct Q4_0Kernel {
     // Eight blocks per step: acc += (quad 1 + quad 0).
     for (; b + 8 <= blocks; b += 8) {
       __m512 part[R][C];
-      QuadProducts<R, C, false>(w, ws, a, as, b, 4, part);
-      QuadProducts<R, C, true>(w, ws, a, as, b + 4, 4, part);
+      QuadProducts<R, C, false>(w, ws, a, as, b, 4, ahead, part);
+      QuadProducts<R, C, true>(w, ws, a, as, b + 4, 4, ahead, part);
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
@@ -326,7 +322,7 @@ struct Q4_0Kernel {
     }
     for (; b < blocks; b += 4) {
       QuadProducts<R, C, true>(w, ws, a, as, b, static_cast<int>(std::min<int64_t>(4, blocks - b)),
-                               acc);
+                               ahead, acc);
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -344,7 +340,6 @@ struct Q4_0Kernel {
 
 struct Q4KKernel {
   static constexpr int kRows = 4, kCols = 4, kMatVecRows = 4;
-  static constexpr PrefetchLevel kPrefetch = PrefetchLevel::kL2;
 
   // Bytes [sc0..sc7, m0..m7] of a super-block (see the AVX2 kernel for the bit layout).
   INFERNET_AVX512 static __m128i UnpackScalesAndMins(const BlockQ4_K& b) {
@@ -376,6 +371,7 @@ struct Q4KKernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
+    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -405,7 +401,7 @@ struct Q4KKernel {
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const BlockQ4_K& wb = RowAt<BlockQ4_K>(w, ws, r)[b];
-        PrefetchAhead<kPrefetch>(&wb, sizeof(BlockQ4_K), ws, R);
+        PrefetchAhead<kAvx512Prefetch>(&wb, sizeof(BlockQ4_K), ahead);
         const __m128i sc_m = UnpackScalesAndMins(wb);
         const __m512i sc32 = _mm512_cvtepu8_epi32(sc_m);  // sc0..7, m0..7
         // int16 [m0, m0, m1, m1, ..., m7, m7] against the 16 bsums.
@@ -467,6 +463,7 @@ struct Q6KKernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
+    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -497,7 +494,7 @@ struct Q6KKernel {
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const BlockQ6_K& wb = RowAt<BlockQ6_K>(w, ws, r)[b];
-        PrefetchAhead(&wb, sizeof(BlockQ6_K), ws, R);
+        PrefetchAhead<kAvx512Prefetch>(&wb, sizeof(BlockQ6_K), ahead);
         // Scales as int32 lanes with a zero high word (int8 -> int16 sign-extended ->
         // zero-extended).
         const __m512i sc32 = _mm512_cvtepu16_epi32(

@@ -55,10 +55,10 @@ INFERNET_AVX512_BF16 inline __m512bh LoadMasked(const uint8_t* p, int64_t i, __m
 // kMatVecRows independent chains.
 struct Bf16Kernel {
   static constexpr int kRows = 6, kCols = 4, kMatVecRows = 4;
-  static constexpr PrefetchLevel kPrefetch = PrefetchLevel::kL2;  // see prefetch.h
   template <int R, int C>
   INFERNET_AVX512_BF16 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                        size_t as, float* out, size_t os) {
+    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
     __m512 acc[R][C];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
@@ -73,7 +73,7 @@ struct Bf16Kernel {
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const uint8_t* row = w + r * ws;
-        PrefetchAhead<kPrefetch>(row + 2 * i, 64, ws, R);
+        PrefetchAhead<kAvx512Prefetch>(row + 2 * i, 64, ahead);
         const __m512bh wv = Load32(row, i);
 #pragma GCC unroll 4
         for (int c = 0; c < C; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv, av[c]);
