@@ -28,11 +28,20 @@ namespace infernet::quant::internal {
 constexpr uintptr_t kPrefetchDistance = 1024;
 constexpr size_t kPrefetchAheadBytes = 8192;
 constexpr size_t kShortTileBytes = 8192;
+// The AVX-512 kernels, which prefetch into L2 (below), treat tiles of up to 32 KiB as short: on
+// Zen 4, 4-row tiles of 5632- and 14336-wide Q4_K and Q4_0 rows prefetched a whole tile ahead
+// streamed 1.2-1.5x the GB/s of one row at a time prefetched 8 KiB ahead, and of 4-row tiles
+// prefetched 2 KiB ahead in each row (bench/matmul_bench.cc, Zen 4 sections of
+// docs/benchmarks.md).
+constexpr size_t kAvx512ShortTileBytes = 32768;
 
-inline uintptr_t PrefetchDistance(size_t row_stride, int rows) {
+// Bytes ahead to prefetch for a tile of `rows` rows `row_stride` bytes apart: whole tiles ahead
+// when the tile is at most `short_tile_bytes`, else kPrefetchAheadBytes / rows in the same row.
+inline uintptr_t PrefetchDistance(size_t row_stride, int rows,
+                                  size_t short_tile_bytes = kShortTileBytes) {
   const size_t tile = row_stride * static_cast<size_t>(rows);
   if (tile == 0) return kPrefetchDistance;
-  if (tile <= kShortTileBytes) return (kPrefetchAheadBytes + tile - 1) / tile * tile;
+  if (tile <= short_tile_bytes) return (kPrefetchAheadBytes + tile - 1) / tile * tile;
   return std::max<size_t>(kPrefetchDistance, kPrefetchAheadBytes / static_cast<size_t>(rows));
 }
 

@@ -106,7 +106,8 @@ struct FloatKernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
-    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
+    const uintptr_t ahead =
+        PrefetchDistance(ws, R, kAvx512ShortTileBytes);  // once per tile: it divides
     __m512 acc[R][C];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
@@ -206,7 +207,8 @@ struct Q8_0Kernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
-    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
+    const uintptr_t ahead =
+        PrefetchDistance(ws, R, kAvx512ShortTileBytes);  // once per tile: it divides
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -300,7 +302,8 @@ struct Q4_0Kernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
-    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
+    const uintptr_t ahead =
+        PrefetchDistance(ws, R, kAvx512ShortTileBytes);  // once per tile: it divides
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -371,7 +374,8 @@ struct Q4KKernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
-    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
+    const uintptr_t ahead =
+        PrefetchDistance(ws, R, kAvx512ShortTileBytes);  // once per tile: it divides
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -463,7 +467,8 @@ struct Q6KKernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
-    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
+    const uintptr_t ahead =
+        PrefetchDistance(ws, R, kAvx512ShortTileBytes);  // once per tile: it divides
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -586,9 +591,10 @@ void RunTiles(int64_t n, const uint8_t* w, size_t ws, int rows, const uint8_t* a
   for (int c0 = 0; c0 < cols; c0 += max_cols) {
     const int cc = std::min(max_cols, cols - c0);
     // A single column streams one row at a time once a tile of long rows would exceed
-    // kShortTileBytes: several interleaved long rows each get only a part of the prefetch distance
-    // (measured: 5632-wide Q4_K rows 35 % faster one at a time, 768-wide ones slower).
-    const bool long_rows = ws * static_cast<size_t>(K::kMatVecRows) > kShortTileBytes;
+    // kAvx512ShortTileBytes: several interleaved long rows each get only a part of the prefetch
+    // distance (see prefetch.h; on Zen 5 with L1 prefetches and an 8 KiB limit, 5632-wide Q4_K
+    // rows were 35 % faster one at a time).
+    const bool long_rows = ws * static_cast<size_t>(K::kMatVecRows) > kAvx512ShortTileBytes;
     const int matvec_rows = long_rows ? 1 : K::kMatVecRows;
     const int max_rows = std::min(cc == 1 ? matvec_rows : K::kRows, 6);
     for (int r0 = 0; r0 < rows; r0 += max_rows) {
