@@ -30,8 +30,8 @@ constexpr size_t kPrefetchAheadBytes = 8192;
 constexpr size_t kShortTileBytes = 8192;
 // The AVX-512 kernels, which prefetch into L2 (below), treat tiles of up to 32 KiB as short: on
 // Zen 4, 4-row tiles of 5632- and 14336-wide Q4_K and Q4_0 rows prefetched a whole tile ahead
-// streamed 1.2-1.5x the GB/s of one row at a time prefetched 8 KiB ahead, and of 4-row tiles
-// prefetched 2 KiB ahead in each row (bench/matmul_bench.cc, Zen 4 sections of
+// streamed 1.25-1.55x the GB/s of one row at a time prefetched 8 KiB ahead; 4-row tiles
+// prefetched 2 KiB ahead in each row were slower still (bench/matmul_bench.cc, Zen 4 sections of
 // docs/benchmarks.md).
 constexpr size_t kAvx512ShortTileBytes = 32768;
 
