@@ -106,8 +106,8 @@ struct FloatKernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
-    const uintptr_t ahead =
-        PrefetchDistance(ws, R, kAvx512ShortTileBytes);  // once per tile: it divides
+    // Once per tile: it divides.
+    const uintptr_t ahead = PrefetchDistance(ws, R, kAvx512ShortTileBytes);
     __m512 acc[R][C];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
@@ -168,7 +168,7 @@ struct Q8_0Kernel {
                                  _mm512_castps128_ps512(d));
   }
 
-  // acc[r][c] += d_w * d_a * int32 lane sums of blocks b and (when `two`) b+1. vpdpbusd takes the
+  // acc[r][c] += d_w * d_a * int32 lane sums of blocks b and (when kTwo) b+1. vpdpbusd takes the
   // activations, made unsigned by adding 128, and the signed weights; the 128 * sum(w) this adds
   // is subtracted from the accumulator's starting value, computed once per row, so a column
   // costs one register (its quants) besides its scales.
@@ -207,8 +207,8 @@ struct Q8_0Kernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
-    const uintptr_t ahead =
-        PrefetchDistance(ws, R, kAvx512ShortTileBytes);  // once per tile: it divides
+    // Once per tile: it divides.
+    const uintptr_t ahead = PrefetchDistance(ws, R, kAvx512ShortTileBytes);
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -302,8 +302,8 @@ struct Q4_0Kernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
-    const uintptr_t ahead =
-        PrefetchDistance(ws, R, kAvx512ShortTileBytes);  // once per tile: it divides
+    // Once per tile: it divides.
+    const uintptr_t ahead = PrefetchDistance(ws, R, kAvx512ShortTileBytes);
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -374,8 +374,8 @@ struct Q4KKernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
-    const uintptr_t ahead =
-        PrefetchDistance(ws, R, kAvx512ShortTileBytes);  // once per tile: it divides
+    // Once per tile: it divides.
+    const uintptr_t ahead = PrefetchDistance(ws, R, kAvx512ShortTileBytes);
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -467,8 +467,8 @@ struct Q6KKernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
-    const uintptr_t ahead =
-        PrefetchDistance(ws, R, kAvx512ShortTileBytes);  // once per tile: it divides
+    // Once per tile: it divides.
+    const uintptr_t ahead = PrefetchDistance(ws, R, kAvx512ShortTileBytes);
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
