@@ -45,6 +45,11 @@ inline uintptr_t PrefetchDistance(size_t row_stride, int rows,
   return std::max<size_t>(kPrefetchDistance, kPrefetchAheadBytes / static_cast<size_t>(rows));
 }
 
+// PrefetchDistance with the AVX-512 kernels' short-tile limit.
+inline uintptr_t Avx512PrefetchDistance(size_t row_stride, int rows) {
+  return PrefetchDistance(row_stride, rows, kAvx512ShortTileBytes);
+}
+
 // Which cache a prefetch fills. On Zen 4 (2 vCPUs), prefetching matrix-vector streams into L2
 // only (prefetcht1) measured 1.2-1.6x the GB/s of L1 prefetches for every AVX-512 kernel
 // (bench/matmul_bench.cc, see the Zen 4 sections of docs/benchmarks.md); the AVX2 kernels keep

@@ -69,7 +69,7 @@ struct Q8ActKernel {
   template <int R, int C>
   INFERNET_AVX2 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
                                 float* out, size_t os) {
-    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
+    const uintptr_t ahead = PrefetchDistance(ws, R);
     __m256 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -195,7 +195,7 @@ struct Q4_0Kernel {
   template <int R, int C>
   INFERNET_AVX2 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
                                 float* out, size_t os) {
-    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
+    const uintptr_t ahead = PrefetchDistance(ws, R);
     __m256 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -260,7 +260,7 @@ struct Q4KKernel {
   template <int R, int C>
   INFERNET_AVX2 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
                                 float* out, size_t os) {
-    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
+    const uintptr_t ahead = PrefetchDistance(ws, R);
     __m256 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -347,7 +347,7 @@ struct Q6KKernel {
   template <int R, int C>
   INFERNET_AVX2 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
                                 float* out, size_t os) {
-    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
+    const uintptr_t ahead = PrefetchDistance(ws, R);
     __m256 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {

@@ -77,7 +77,7 @@ struct FloatKernel {
   template <int R, int C>
   INFERNET_AVX2 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
                                 float* out, size_t os) {
-    const uintptr_t ahead = PrefetchDistance(ws, R);  // once per tile: it divides
+    const uintptr_t ahead = PrefetchDistance(ws, R);
     __m256 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {

@@ -106,8 +106,7 @@ struct FloatKernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
-    // Once per tile: it divides.
-    const uintptr_t ahead = PrefetchDistance(ws, R, kAvx512ShortTileBytes);
+    const uintptr_t ahead = Avx512PrefetchDistance(ws, R);
     __m512 acc[R][C];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
@@ -207,8 +206,7 @@ struct Q8_0Kernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
-    // Once per tile: it divides.
-    const uintptr_t ahead = PrefetchDistance(ws, R, kAvx512ShortTileBytes);
+    const uintptr_t ahead = Avx512PrefetchDistance(ws, R);
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -302,8 +300,7 @@ struct Q4_0Kernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
-    // Once per tile: it divides.
-    const uintptr_t ahead = PrefetchDistance(ws, R, kAvx512ShortTileBytes);
+    const uintptr_t ahead = Avx512PrefetchDistance(ws, R);
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -374,8 +371,7 @@ struct Q4KKernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
-    // Once per tile: it divides.
-    const uintptr_t ahead = PrefetchDistance(ws, R, kAvx512ShortTileBytes);
+    const uintptr_t ahead = Avx512PrefetchDistance(ws, R);
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -467,8 +463,7 @@ struct Q6KKernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
-    // Once per tile: it divides.
-    const uintptr_t ahead = PrefetchDistance(ws, R, kAvx512ShortTileBytes);
+    const uintptr_t ahead = Avx512PrefetchDistance(ws, R);
     __m512 acc[R][C];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {

@@ -58,8 +58,7 @@ struct Bf16Kernel {
   template <int R, int C>
   INFERNET_AVX512_BF16 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                        size_t as, float* out, size_t os) {
-    // Once per tile: it divides.
-    const uintptr_t ahead = PrefetchDistance(ws, R, kAvx512ShortTileBytes);
+    const uintptr_t ahead = Avx512PrefetchDistance(ws, R);
     __m512 acc[R][C];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
