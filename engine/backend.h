@@ -108,6 +108,13 @@ struct AttentionParams {
   float scale = 1.0f;  // applied to q.k before the softmax, usually 1/sqrt(head_dim)
 };
 
+// One of the products of ComputeStream::MatMuls: out = w x (+ bias).
+struct MatMulProduct {
+  const DeviceWeight* w;
+  const DeviceWeight* bias;  // optional
+  DeviceTensor* out;
+};
+
 class ComputeStream {
  public:
   virtual ~ComputeStream() = default;
@@ -135,6 +142,11 @@ class ComputeStream {
   // out.cols() == w.rows(); bias (optional) is a vector of w.rows() elements.
   virtual void MatMul(const DeviceWeight& w, const DeviceWeight* bias, const DeviceTensor& x,
                       int64_t n, DeviceTensor& out) = 0;
+  // MatMul(*p.w, p.bias, x, n, *p.out) for each product, with the same results. Back ends that
+  // can run them as one operation (one hand-off to the CPU threads) override it.
+  virtual void MatMuls(std::span<const MatMulProduct> products, const DeviceTensor& x, int64_t n) {
+    for (const MatMulProduct& p : products) MatMul(*p.w, p.bias, x, n, *p.out);
+  }
   // Rotates each head of rows 0..pos.size()-1 of `x` in place by its row's position.
   virtual void Rope(DeviceTensor& x, const RopeParams& params, std::span<const int32_t> pos) = 0;
   // Writes row i of `k`, `v` at (layer, slots.seq[i], slots.pos[i]) of `cache`.

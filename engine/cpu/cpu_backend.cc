@@ -86,6 +86,17 @@ class CpuStream final : public ComputeStream {
                 AsCpu(x).data(), n, AsCpu(out).data());
   }
 
+  void MatMuls(std::span<const MatMulProduct> products, const DeviceTensor& x,
+               int64_t n) override {
+    std::vector<MatMulTarget>& targets = matmul_targets_;
+    targets.clear();
+    for (const MatMulProduct& p : products) {
+      targets.push_back(MatMulTarget{&AsCpu(*p.w), p.bias ? AsCpu(*p.bias).floats() : nullptr,
+                                     AsCpu(*p.out).data()});
+    }
+    cpu::MatMuls(pool_, act_scratch_, targets, AsCpu(x).data(), n);
+  }
+
   void Rope(DeviceTensor& x, const RopeParams& p, std::span<const int32_t> pos) override {
     CpuTensor& t = AsCpu(x);
     const int64_t half = p.n_rot / 2;
@@ -168,6 +179,7 @@ class CpuStream final : public ComputeStream {
  private:
   ThreadPool pool_;
   std::vector<uint8_t> act_scratch_;
+  std::vector<MatMulTarget> matmul_targets_;  // MatMuls' reused list
   std::vector<std::vector<float>> scores_;
   std::vector<double> inv_freq_;
   float inv_freq_base_ = 0;  // the RopeParams inv_freq_ was computed for (base 0: none yet)

@@ -359,6 +359,46 @@ TEST_F(CpuBackendTest, MatMulComputesEveryElementAsItsVecDot) {
   }
 }
 
+// MatMuls runs several products in one hand-off; each must equal MatMul alone, bit for bit, with
+// mixed activation formats, a bias, token counts across the 64-token chunk, more products than
+// one pass takes (5), and 1 or 3 threads.
+TEST_F(CpuBackendTest, MatMulsEqualsMatMulForEachProduct) {
+  const int64_t k = 256;
+  const std::vector<std::pair<TensorType, int64_t>> shapes = {{TensorType::kQ4_K, 50},
+                                                              {TensorType::kQ8_0, 7},
+                                                              {TensorType::kF16, 30},
+                                                              {TensorType::kQ6_K, 25},
+                                                              {TensorType::kQ4_K, 3}};
+  std::vector<std::unique_ptr<DeviceWeight>> weights;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const auto [type, m] = shapes[i];
+    weights.push_back(MakeWeight(type, k, m, RandomFloats(k * m, 50 + uint32_t(i))));
+  }
+  auto bias = MakeWeight(TensorType::kF32, 7, 1, RandomFloats(7, 60));
+  for (int threads : {1, 3}) {
+    auto stream = backend_->CreateStream(threads);
+    for (int64_t n : {1, 13, 70}) {
+      auto x = Upload(*stream, RandomFloats(n * k, 61), n, k);
+      std::vector<std::unique_ptr<DeviceTensor>> together, alone;
+      std::vector<MatMulProduct> products;
+      for (size_t i = 0; i < shapes.size(); ++i) {
+        together.push_back(stream->NewTensor(n, shapes[i].second));
+        alone.push_back(stream->NewTensor(n, shapes[i].second));
+        products.push_back({weights[i].get(), i == 1 ? bias.get() : nullptr, together[i].get()});
+      }
+      stream->MatMuls(products, *x, n);
+      for (size_t i = 0; i < shapes.size(); ++i) {
+        stream->MatMul(*weights[i], products[i].bias, *x, n, *alone[i]);
+        const auto a = Download(*stream, *alone[i], n);
+        const auto b = Download(*stream, *together[i], n);
+        EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
+            << TypeName(shapes[i].first) << " product " << i << " n " << n << " threads "
+            << threads;
+      }
+    }
+  }
+}
+
 TEST_F(CpuBackendTest, GetRowsDequantizesTheSelectedRows) {
   const int64_t k = 32, rows = 5;
   auto wv = RandomFloats(k * rows, 17);

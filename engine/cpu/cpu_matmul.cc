@@ -1,6 +1,7 @@
 #include "engine/cpu/cpu_matmul.h"
 
 #include <algorithm>
+#include <array>
 
 #include "engine/quant/quant.h"
 
@@ -20,6 +21,8 @@ constexpr int64_t kTokenChunk = 64;
 // takes chunks left in others' (ThreadPool::ParallelForChunks), since on a shared machine one
 // thread is often descheduled mid-product, and decode runs ~100 products per token.
 constexpr size_t kMinChunkWork = 32 * 1024;  // weight bytes x tokens: claiming costs ~100 ns
+// Products in one MatMuls call (a layer's Q, K and V is the most the model asks for).
+constexpr size_t kMaxTargets = 4;
 
 // Blocks per claimed chunk: at least kMinChunkWork, at least 1/16 of a thread's even share (so
 // prefill keeps long runs of rows per pass over a token chunk) and at most half of it (so a
@@ -32,52 +35,115 @@ int64_t BlocksPerChunk(int64_t blocks, size_t row_bytes, int64_t n, int threads)
   return std::max<int64_t>(per_chunk, 1);
 }
 
+// A target with its prepared activations and its first block in the combined block range.
+struct Product {
+  MatMulTarget target;
+  const uint8_t* act;
+  size_t act_stride;
+  int64_t first_block;
+};
+
+// Row blocks [begin, end) of one product (block indices local to its weight).
+void RunBlocks(const Product& p, int64_t begin, int64_t end, int64_t n) {
+  const CpuWeight& w = *p.target.w;
+  const TensorType type = w.type();
+  const int64_t k = w.row_length();
+  const int64_t m = w.rows();
+  const int64_t r_begin = begin * kTileRows;
+  const int64_t r_end = std::min(m, end * kTileRows);
+  for (int64_t t0 = 0; t0 < n; t0 += kTokenChunk) {
+    const int64_t t_end = std::min(n, t0 + kTokenChunk);
+    for (int64_t r = r_begin; r < r_end; r += kTileRows) {
+      const int rows = static_cast<int>(std::min(kTileRows, r_end - r));
+      for (int64_t t = t0; t < t_end; t += kTileCols) {
+        const int cols = static_cast<int>(std::min(kTileCols, t_end - t));
+        quant::VecDotTile(type, k, w.row(r), w.row_bytes(), rows, p.act + t * p.act_stride,
+                          p.act_stride, cols, p.target.out + t * m + r, static_cast<size_t>(m));
+      }
+    }
+  }
+  if (p.target.bias != nullptr) {
+    for (int64_t t = 0; t < n; ++t) {
+      float* o = p.target.out + t * m;
+      for (int64_t r = r_begin; r < r_end; ++r) o[r] = o[r] + p.target.bias[r];
+    }
+  }
+}
+
 }  // namespace
 
 void MatMul(ThreadPool& pool, std::vector<uint8_t>& scratch, const CpuWeight& w, const float* bias,
             const float* x, int64_t n, float* out) {
-  const TensorType type = w.type();
-  const int64_t k = w.row_length();
-  const int64_t m = w.rows();
-  const uint8_t* act;
-  size_t act_stride;
-  if (quant::ActivationType(type) == TensorType::kF32) {
-    act = reinterpret_cast<const uint8_t*>(x);  // F32 weights read activations as they are
-    act_stride = static_cast<size_t>(k) * sizeof(float);
-  } else {
-    act_stride = quant::ActivationRowBytes(type, k);
-    const size_t need = act_stride * static_cast<size_t>(n);
-    if (scratch.size() < need) scratch.resize(need);
-    uint8_t* dst = scratch.data();
-    pool.ParallelFor(n, 4, [&](int64_t begin, int64_t end, int) {
-      for (int64_t t = begin; t < end; ++t) {
-        quant::QuantizeActivationRow(type, x + t * k, dst + t * act_stride, k);
-      }
-    });
-    act = dst;
-  }
+  const MatMulTarget target{&w, bias, out};
+  MatMuls(pool, scratch, std::span(&target, 1), x, n);
+}
 
-  const int64_t blocks = (m + kTileRows - 1) / kTileRows;
-  const int64_t per_chunk = BlocksPerChunk(blocks, w.row_bytes(), n, pool.size());
-  pool.ParallelForChunks(blocks, per_chunk, [&](int64_t begin, int64_t end, int) {
-    const int64_t r_begin = begin * kTileRows;
-    const int64_t r_end = std::min(m, end * kTileRows);
-    for (int64_t t0 = 0; t0 < n; t0 += kTokenChunk) {
-      const int64_t t_end = std::min(n, t0 + kTokenChunk);
-      for (int64_t r = r_begin; r < r_end; r += kTileRows) {
-        const int rows = static_cast<int>(std::min(kTileRows, r_end - r));
-        for (int64_t t = t0; t < t_end; t += kTileCols) {
-          const int cols = static_cast<int>(std::min(kTileCols, t_end - t));
-          quant::VecDotTile(type, k, w.row(r), w.row_bytes(), rows, act + t * act_stride,
-                            act_stride, cols, out + t * m + r, static_cast<size_t>(m));
+void MatMuls(ThreadPool& pool, std::vector<uint8_t>& scratch, std::span<const MatMulTarget> targets,
+             const float* x, int64_t n) {
+  if (targets.empty()) return;
+  if (targets.size() > kMaxTargets) {
+    MatMuls(pool, scratch, targets.first(kMaxTargets), x, n);
+    MatMuls(pool, scratch, targets.subspan(kMaxTargets), x, n);
+    return;
+  }
+  const int64_t k = targets[0].w->row_length();
+  // Each distinct activation format gets one region of `scratch`, prepared through the weight type
+  // of the first target that uses it; F32 weights read x as it is (format_of = -1).
+  std::array<TensorType, kMaxTargets> format_weight_type{};
+  std::array<size_t, kMaxTargets> format_offset{};
+  std::array<int, kMaxTargets> format_of{};
+  int n_formats = 0;
+  size_t need = 0;
+  std::array<Product, kMaxTargets> products{};
+  int64_t blocks = 0, rows = 0;
+  size_t bytes = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const CpuWeight& w = *targets[i].w;
+    products[i] = Product{targets[i], reinterpret_cast<const uint8_t*>(x),
+                          static_cast<size_t>(k) * sizeof(float), blocks};
+    blocks += (w.rows() + kTileRows - 1) / kTileRows;
+    rows += w.rows();
+    bytes += w.row_bytes() * static_cast<size_t>(w.rows());
+    format_of[i] = -1;
+    const TensorType format = quant::ActivationType(w.type());
+    if (format == TensorType::kF32) continue;
+    int f = 0;
+    while (f < n_formats && quant::ActivationType(format_weight_type[f]) != format) ++f;
+    if (f == n_formats) {
+      format_weight_type[f] = w.type();
+      format_offset[f] = need;
+      need += quant::ActivationRowBytes(w.type(), k) * static_cast<size_t>(n);
+      ++n_formats;
+    }
+    format_of[i] = f;
+    products[i].act_stride = quant::ActivationRowBytes(w.type(), k);
+  }
+  if (n_formats > 0) {
+    if (scratch.size() < need) scratch.resize(need);
+    uint8_t* base = scratch.data();
+    for (size_t i = 0; i < targets.size(); ++i) {
+      if (format_of[i] >= 0) products[i].act = base + format_offset[format_of[i]];
+    }
+    pool.ParallelFor(n, 4, [&](int64_t begin, int64_t end, int) {
+      for (int f = 0; f < n_formats; ++f) {
+        const TensorType type = format_weight_type[f];
+        const size_t stride = quant::ActivationRowBytes(type, k);
+        for (int64_t t = begin; t < end; ++t) {
+          quant::QuantizeActivationRow(type, x + t * k, base + format_offset[f] + t * stride, k);
         }
       }
-    }
-    if (bias != nullptr) {
-      for (int64_t t = 0; t < n; ++t) {
-        float* o = out + t * m;
-        for (int64_t r = r_begin; r < r_end; ++r) o[r] = o[r] + bias[r];
-      }
+    });
+  }
+
+  const size_t row_bytes = bytes / static_cast<size_t>(std::max<int64_t>(1, rows));
+  const int64_t per_chunk = BlocksPerChunk(blocks, row_bytes, n, pool.size());
+  const size_t count = targets.size();
+  pool.ParallelForChunks(blocks, per_chunk, [&](int64_t begin, int64_t end, int) {
+    for (size_t i = 0; i < count; ++i) {
+      const Product& p = products[i];
+      const int64_t last = i + 1 < count ? products[i + 1].first_block : blocks;
+      const int64_t b0 = std::max(begin, p.first_block), b1 = std::min(end, last);
+      if (b0 < b1) RunBlocks(p, b0 - p.first_block, b1 - p.first_block, n);
     }
   });
 }

@@ -171,9 +171,10 @@ void Context::Impl::Forward(int64_t n) {
   for (int64_t il = 0; il < c.n_layer; ++il) {
     const LayerWeights& l = w.layers[static_cast<size_t>(il)];
     s.RmsNorm(*x, *l.attn_norm, c.rms_eps, n, *xn);
-    s.MatMul(*l.wq, l.bq.get(), *xn, n, *q);
-    s.MatMul(*l.wk, l.bk.get(), *xn, n, *k);
-    s.MatMul(*l.wv, l.bv.get(), *xn, n, *v);
+    const MatMulProduct qkv[] = {
+        {l.wq.get(), l.bq.get(), q.get()}, {l.wk.get(), l.bk.get(), k.get()},
+        {l.wv.get(), l.bv.get(), v.get()}};
+    s.MatMuls(qkv, *xn, n);
     s.Rope(*q, q_rope, positions);
     s.Rope(*k, k_rope, positions);
     s.StoreKv(*cache, il, *k, *v, slots);
@@ -182,8 +183,9 @@ void Context::Impl::Forward(int64_t n) {
     s.Add(*x, *xn, n);
 
     s.RmsNorm(*x, *l.ffn_norm, c.rms_eps, n, *xn);
-    s.MatMul(*l.ffn_gate, nullptr, *xn, n, *gate);
-    s.MatMul(*l.ffn_up, nullptr, *xn, n, *up);
+    const MatMulProduct gate_up[] = {{l.ffn_gate.get(), nullptr, gate.get()},
+                                     {l.ffn_up.get(), nullptr, up.get()}};
+    s.MatMuls(gate_up, *xn, n);
     s.SwiGlu(*gate, *up, n, *gate);
     s.MatMul(*l.ffn_down, nullptr, *gate, n, *xn);
     s.Add(*x, *xn, n);
