@@ -86,8 +86,7 @@ class CpuStream final : public ComputeStream {
                 AsCpu(x).data(), n, AsCpu(out).data());
   }
 
-  void MatMuls(std::span<const MatMulProduct> products, const DeviceTensor& x,
-               int64_t n) override {
+  void MatMuls(std::span<const MatMulProduct> products, const DeviceTensor& x, int64_t n) override {
     std::vector<MatMulTarget>& targets = matmul_targets_;
     targets.clear();
     for (const MatMulProduct& p : products) {

@@ -171,9 +171,9 @@ void Context::Impl::Forward(int64_t n) {
   for (int64_t il = 0; il < c.n_layer; ++il) {
     const LayerWeights& l = w.layers[static_cast<size_t>(il)];
     s.RmsNorm(*x, *l.attn_norm, c.rms_eps, n, *xn);
-    const MatMulProduct qkv[] = {
-        {l.wq.get(), l.bq.get(), q.get()}, {l.wk.get(), l.bk.get(), k.get()},
-        {l.wv.get(), l.bv.get(), v.get()}};
+    const MatMulProduct qkv[] = {{l.wq.get(), l.bq.get(), q.get()},
+                                 {l.wk.get(), l.bk.get(), k.get()},
+                                 {l.wv.get(), l.bv.get(), v.get()}};
     s.MatMuls(qkv, *xn, n);
     s.Rope(*q, q_rope, positions);
     s.Rope(*k, k_rope, positions);
