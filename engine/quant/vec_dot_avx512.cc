@@ -466,7 +466,22 @@ struct Q4KKernel {
 // quants (0..63): ql bytes give the low nibbles, qh (broadcast to both 256-bit halves) the two
 // high bits, moved into place with per-half variable shifts. A 128-bit lane is one 16-quant
 // sub-block. The -32 offset starts the accumulator at -32 * sum(a), so each vpdpbusd lane is in
-// [-16256, 16256] and vpdpwssd adds lane * scale exactly.
+// [-16256, 16256]; the two registers of a half are packed to int16 (exact) and one vpdpwssd adds
+// each pair of lanes times its sub-block's scale, as in the Q4_K kernel.
+
+// vpermw indices of the Q6_K kernel's int16 scales for the packed pair of registers of half h:
+// in 128-bit lane l, words 0-3 take scale 8h + l and words 4-7 scale 8h + 4 + l.
+struct Q6KPackedScaleIndex {
+  alignas(64) int16_t words[2][32];
+  constexpr Q6KPackedScaleIndex() : words{} {
+    for (int h = 0; h < 2; ++h) {
+      for (int w = 0; w < 32; ++w) {
+        words[h][w] = static_cast<int16_t>(8 * h + w / 8 + (w % 8 < 4 ? 0 : 4));
+      }
+    }
+  }
+};
+constexpr Q6KPackedScaleIndex kQ6KPackedScaleIndex{};
 
 struct Q6KKernel {
   // 4 rows per single-column tile, as for Q8_0: 1.34x single-thread GFLOP/s on L2-resident
@@ -491,6 +506,8 @@ struct Q6KKernel {
     // (resp. 6-7), into bits 4-5.
     const __m512i shift_first = _mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2);
     const __m512i shift_second = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2);
+    const __m512i pick[2] = {_mm512_load_si512(kQ6KPackedScaleIndex.words[0]),
+                             _mm512_load_si512(kQ6KPackedScaleIndex.words[1])};
     for (int64_t b = 0; b < n / kQK_K; ++b) {
       float da[C];
       __m512i aq[C][4], start[C][4];
@@ -508,9 +525,8 @@ struct Q6KKernel {
       for (int r = 0; r < R; ++r) {
         const BlockQ6_K& wb = RowAt<BlockQ6_K>(w, ws, r)[b];
         PrefetchAhead<kAvx512Prefetch>(&wb, sizeof(BlockQ6_K), ahead);
-        // Scales as int32 lanes with a zero high word (int8 -> int16 sign-extended ->
-        // zero-extended).
-        const __m512i sc32 = _mm512_cvtepu16_epi32(
+        // The 16 scales as int16 (sign-extended).
+        const __m512i sc16 = _mm512_castsi256_si512(
             _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb.scales))));
         const float d = HalfToFloat(wb.d);
         __m512i sumi[C];
@@ -527,18 +543,15 @@ struct Q6KKernel {
               _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
                               _mm512_and_si512(_mm512_srlv_epi64(qh, shift_second), bits45)),
           };
-#pragma GCC unroll 2
-          for (int g = 0; g < 2; ++g) {
-            const int m = 2 * h + g;  // quants 64m..64m+63 = sub-blocks 4m..4m+3
-            const __m512i scale = _mm512_permutexvar_epi32(
-                _mm512_setr_epi32(4 * m, 4 * m, 4 * m, 4 * m, 4 * m + 1, 4 * m + 1, 4 * m + 1,
-                                  4 * m + 1, 4 * m + 2, 4 * m + 2, 4 * m + 2, 4 * m + 2, 4 * m + 3,
-                                  4 * m + 3, 4 * m + 3, 4 * m + 3),
-                sc32);
+          // Words 0-3 of 128-bit lane l come from quants 128h + 16l.. (sub-block 8h + l), words
+          // 4-7 from 128h + 64 + 16l.. (sub-block 8h + 4 + l).
+          const __m512i scale = _mm512_permutexvar_epi16(pick[h], sc16);
 #pragma GCC unroll 4
-            for (int c = 0; c < C; ++c) {
-              sumi[c] = AddScaled(sumi[c], _mm512_dpbusd_epi32(start[c][m], q[g], aq[c][m]), scale);
-            }
+          for (int c = 0; c < C; ++c) {
+            const __m512i packed = _mm512_packs_epi32(
+                _mm512_dpbusd_epi32(start[c][2 * h], q[0], aq[c][2 * h]),
+                _mm512_dpbusd_epi32(start[c][2 * h + 1], q[1], aq[c][2 * h + 1]));
+            sumi[c] = _mm512_dpwssd_epi32(sumi[c], packed, scale);
           }
         }
 #pragma GCC unroll 4
