@@ -13,6 +13,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/backend.h"
@@ -55,22 +56,18 @@ bool ParseFlags(int argc, char** argv, Flags& f) {
                    name.c_str(), value.c_str());
       return false;
     }
-    const auto n = static_cast<int64_t>(v);
-    if (name == "threads")
-      f.threads = n;
-    else if (name == "len")
-      f.len = n;
-    else if (name == "layers")
-      f.layers = n;
-    else if (name == "heads")
-      f.heads = n;
-    else if (name == "kv-heads")
-      f.kv_heads = n;
-    else if (name == "head-dim")
-      f.head_dim = n;
-    else if (name == "min-seconds")
+    if (name == "min-seconds") {
       f.min_seconds = v;
-    else {
+      continue;
+    }
+    const std::pair<const char*, int64_t*> counts[] = {
+        {"threads", &f.threads}, {"len", &f.len},           {"layers", &f.layers},
+        {"heads", &f.heads},     {"kv-heads", &f.kv_heads}, {"head-dim", &f.head_dim}};
+    auto* count = std::find_if(std::begin(counts), std::end(counts),
+                               [&](const auto& c) { return name == c.first; });
+    if (count != std::end(counts)) {
+      *count->second = static_cast<int64_t>(v);
+    } else {
       std::fprintf(stderr, "infernet_attention_bench: unknown flag --%s\n", name.c_str());
       return false;
     }
