@@ -88,10 +88,14 @@ void MatMuls(ThreadPool& pool, std::vector<uint8_t>& scratch, std::span<const Ma
   }
   const int64_t k = targets[0].w->row_length();
   // Each distinct activation format gets one region of `scratch`, prepared through the weight type
-  // of the first target that uses it; F32 weights read x as it is (format_of = -1).
-  std::array<TensorType, kMaxTargets> format_weight_type{};
-  std::array<size_t, kMaxTargets> format_offset{};
-  std::array<int, kMaxTargets> format_of{};
+  // of the first target that uses it; F32 weights read x as it is.
+  struct Format {
+    TensorType weight_type;
+    size_t offset;  // in scratch
+    size_t stride;  // bytes per activation row
+  };
+  std::array<Format, kMaxTargets> formats{};
+  std::array<int, kMaxTargets> format_of{};  // index into formats, -1 for x as it is
   int n_formats = 0;
   size_t need = 0;
   std::array<Product, kMaxTargets> products{};
@@ -108,28 +112,27 @@ void MatMuls(ThreadPool& pool, std::vector<uint8_t>& scratch, std::span<const Ma
     const TensorType format = quant::ActivationType(w.type());
     if (format == TensorType::kF32) continue;
     int f = 0;
-    while (f < n_formats && quant::ActivationType(format_weight_type[f]) != format) ++f;
+    while (f < n_formats && quant::ActivationType(formats[f].weight_type) != format) ++f;
     if (f == n_formats) {
-      format_weight_type[f] = w.type();
-      format_offset[f] = need;
-      need += quant::ActivationRowBytes(w.type(), k) * static_cast<size_t>(n);
+      formats[f] = Format{w.type(), need, quant::ActivationRowBytes(w.type(), k)};
+      need += formats[f].stride * static_cast<size_t>(n);
       ++n_formats;
     }
     format_of[i] = f;
-    products[i].act_stride = quant::ActivationRowBytes(w.type(), k);
+    products[i].act_stride = formats[f].stride;
   }
   if (n_formats > 0) {
     if (scratch.size() < need) scratch.resize(need);
     uint8_t* base = scratch.data();
     for (size_t i = 0; i < targets.size(); ++i) {
-      if (format_of[i] >= 0) products[i].act = base + format_offset[format_of[i]];
+      if (format_of[i] >= 0) products[i].act = base + formats[format_of[i]].offset;
     }
     pool.ParallelFor(n, 4, [&](int64_t begin, int64_t end, int) {
       for (int f = 0; f < n_formats; ++f) {
-        const TensorType type = format_weight_type[f];
-        const size_t stride = quant::ActivationRowBytes(type, k);
+        const Format& format = formats[f];
         for (int64_t t = begin; t < end; ++t) {
-          quant::QuantizeActivationRow(type, x + t * k, base + format_offset[f] + t * stride, k);
+          quant::QuantizeActivationRow(format.weight_type, x + t * k,
+                                       base + format.offset + t * format.stride, k);
         }
       }
     });

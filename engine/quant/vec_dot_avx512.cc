@@ -48,13 +48,6 @@ const T* RowAt(const uint8_t* base, size_t stride, int index) {
   return reinterpret_cast<const T*>(base + static_cast<size_t>(index) * stride);
 }
 
-// Int32 lanes holding `v` in [-32768, 32767] times int32 lanes holding a scale in [0, 65535] with
-// a zero high word: vpdpwssd multiplies the low words and adds high(v) * 0, so acc += v * scale
-// exactly.
-INFERNET_AVX512 inline __m512i AddScaled(__m512i acc, __m512i v, __m512i scale) {
-  return _mm512_dpwssd_epi32(acc, v, scale);
-}
-
 // ---- Float weights x F32 activations: 16 elements a step, the last n % 16 through a masked step.
 
 struct F32Weights {
