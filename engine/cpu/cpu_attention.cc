@@ -10,9 +10,10 @@ namespace infernet::cpu {
 namespace {
 
 // Positions per block. A block's K (or V) rows, kBlockRows * head_dim floats (16 KiB at head_dim
-// 64), stay in L1 while every query head of the group reads them, so each row comes from memory
-// once per group instead of once per head. DotF32Rows computes rows independently and AxpyF32Rows
-// accumulates them in ascending order, so the blocking changes no result.
+// 64), stay in L1 while the query heads of the group read them (all at once where the CPU has 32
+// vector registers, in passes otherwise), so each row comes from memory once per group instead of
+// once per head. DotF32RowsHeads computes rows independently and AxpyF32RowsHeads accumulates
+// them in ascending order, so the blocking changes no result.
 constexpr int64_t kBlockRows = 64;
 
 }  // namespace
@@ -50,10 +51,7 @@ void CausalAttention(ThreadPool& pool, std::vector<std::vector<float>>& scores, 
       float* o0 = out.row(i) + g * group * head_dim;
       for (int64_t j0 = 0; j0 < len; j0 += kBlockRows) {
         const int64_t rows = std::min(kBlockRows, len - j0);
-        for (int64_t h = 0; h < group; ++h) {
-          DotF32Rows(q0 + h * head_dim, k0 + j0 * stride, stride, rows, head_dim,
-                     s + h * max_len + j0);
-        }
+        DotF32RowsHeads(q0, group, k0 + j0 * stride, stride, rows, head_dim, s + j0, max_len);
       }
       for (int64_t h = 0; h < group; ++h) {
         float* sh = s + h * max_len;
@@ -63,10 +61,7 @@ void CausalAttention(ThreadPool& pool, std::vector<std::vector<float>>& scores, 
       }
       for (int64_t j0 = 0; j0 < len; j0 += kBlockRows) {
         const int64_t rows = std::min(kBlockRows, len - j0);
-        for (int64_t h = 0; h < group; ++h) {
-          AxpyF32Rows(s + h * max_len + j0, v0 + j0 * stride, stride, rows, o0 + h * head_dim,
-                      head_dim);
-        }
+        AxpyF32RowsHeads(s + j0, max_len, group, v0 + j0 * stride, stride, rows, o0, head_dim);
       }
       for (int64_t h = 0; h < group; ++h) {
         float* oh = o0 + h * head_dim;

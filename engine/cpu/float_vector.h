@@ -33,6 +33,15 @@ void DotF32Rows(const float* a, const float* b, int64_t stride, int64_t rows, in
 void AxpyF32Rows(const float* alpha, const float* x, int64_t stride, int64_t rows, float* y,
                  int64_t n);
 
+// The `heads` query heads of a KV group against the same rows: out[h * out_stride + r] =
+// DotF32(a + h * n, b + r * stride, n), bit for bit, each row loaded once for all heads.
+void DotF32RowsHeads(const float* a, int64_t heads, const float* b, int64_t stride, int64_t rows,
+                     int64_t n, float* out, int64_t out_stride);
+// AxpyF32Rows(alpha + h * alpha_stride, x, stride, rows, y + h * n, n) for each h < heads, bit for
+// bit, each row of x loaded once for all heads.
+void AxpyF32RowsHeads(const float* alpha, int64_t alpha_stride, int64_t heads, const float* x,
+                      int64_t stride, int64_t rows, float* y, int64_t n);
+
 // Portable twins, exposed for tests.
 float DotF32Scalar(const float* a, const float* b, int64_t n);
 void AxpyF32Scalar(float alpha, const float* x, float* y, int64_t n);

@@ -71,5 +71,44 @@ TEST(FloatVectorTest, RowVariantsEqualOneRowAtATimeBitForBit) {
   }
 }
 
+// The group kernels take 1-4 heads at a time (more in several passes), 8- or 4-row tiles and a
+// scalar path for n % 8 != 0; every (head, row) must still be the one-at-a-time result.
+TEST(FloatVectorTest, HeadGroupVariantsEqualOneHeadAtATimeBitForBit) {
+  for (int64_t n : {8, 12, 64, 128}) {
+    for (int64_t heads : {1, 2, 3, 4, 5, 7, 8}) {
+      for (int64_t rows : {1, 5, 8, 13, 64}) {
+        const int64_t stride = n + 8;
+        const int64_t out_stride = rows + 3;
+        auto q = RandomVector(heads * n, 9);
+        auto k = RandomVector(rows * stride, 10);
+        std::vector<float> together(static_cast<size_t>(heads * out_stride), -1.0f);
+        DotF32RowsHeads(q.data(), heads, k.data(), stride, rows, n, together.data(), out_stride);
+        for (int64_t h = 0; h < heads; ++h) {
+          for (int64_t r = 0; r < rows; ++r) {
+            const float alone = DotF32(q.data() + h * n, k.data() + r * stride, n);
+            const float got = together[size_t(h * out_stride + r)];
+            EXPECT_EQ(std::memcmp(&got, &alone, sizeof(float)), 0)
+                << "n " << n << " heads " << heads << " rows " << rows << " at " << h << "," << r;
+          }
+        }
+
+        auto alpha = RandomVector(heads * out_stride, 11);
+        auto y_together = RandomVector(heads * n, 12);
+        auto y_each = y_together;
+        AxpyF32RowsHeads(alpha.data(), out_stride, heads, k.data(), stride, rows, y_together.data(),
+                         n);
+        for (int64_t h = 0; h < heads; ++h) {
+          for (int64_t r = 0; r < rows; ++r) {
+            AxpyF32Scalar(alpha[size_t(h * out_stride + r)], k.data() + r * stride,
+                          y_each.data() + h * n, n);
+          }
+        }
+        EXPECT_EQ(std::memcmp(y_together.data(), y_each.data(), y_each.size() * sizeof(float)), 0)
+            << "n " << n << " heads " << heads << " rows " << rows;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace infernet::cpu
