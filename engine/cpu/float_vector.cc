@@ -277,7 +277,43 @@ INFERNET_AVX512VL void AxpyRowsHeads(const float* alpha, int64_t alpha_stride, c
 inline const bool kHasAvx512Vl =
     __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
 
+// The head-group kernels by number of heads (2-4; one head goes through DotF32Rows/AxpyF32Rows).
+using DotRowsHeadsFn = void (*)(const float*, const float*, int64_t, int64_t, int64_t, float*,
+                                int64_t);
+using AxpyRowsHeadsFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*,
+                                 int64_t);
+constexpr DotRowsHeadsFn kDotRowsHeads[] = {nullptr, nullptr, DotRowsHeads<2>, DotRowsHeads<3>,
+                                            DotRowsHeads<4>};
+constexpr AxpyRowsHeadsFn kAxpyRowsHeads[] = {nullptr, nullptr, AxpyRowsHeads<2>, AxpyRowsHeads<3>,
+                                              AxpyRowsHeads<4>};
+
 #endif
+
+// Heads per pass of DotF32RowsHeads / AxpyF32RowsHeads: their sums fill the 32 registers.
+constexpr int64_t kHeadsPerPass = 4;
+
+// Whether a pass of `heads` heads over rows of n floats runs through the head-group kernels.
+bool UseHeadGroupKernels([[maybe_unused]] int64_t heads, [[maybe_unused]] int64_t n) {
+#if defined(__x86_64__)
+  return kHasAvx512Vl && n % 8 == 0 && heads > 1;
+#else
+  return false;
+#endif
+}
+
+// Splits `heads` into passes of up to kHeadsPerPass: group(first, count) where the head-group
+// kernels apply, else one(head) for each head of the pass.
+template <class Group, class One>
+void ForHeadPasses(int64_t heads, int64_t n, Group group, One one) {
+  for (int64_t h0 = 0; h0 < heads; h0 += kHeadsPerPass) {
+    const int64_t h = std::min(kHeadsPerPass, heads - h0);
+    if (UseHeadGroupKernels(h, n)) {
+      group(h0, h);
+    } else {
+      for (int64_t k = h0; k < h0 + h; ++k) one(k);
+    }
+  }
+}
 
 }  // namespace
 
@@ -332,40 +368,26 @@ void AxpyF32Rows(const float* alpha, const float* x, int64_t stride, int64_t row
 
 void DotF32RowsHeads(const float* a, int64_t heads, const float* b, int64_t stride, int64_t rows,
                      int64_t n, float* out, int64_t out_stride) {
-  for (int64_t h0 = 0; h0 < heads; h0 += 4) {
-    const int64_t h = std::min<int64_t>(4, heads - h0);
-    const float* ah = a + h0 * n;
-    float* oh = out + h0 * out_stride;
+  ForHeadPasses(
+      heads, n,
+      [&]([[maybe_unused]] int64_t h0, [[maybe_unused]] int64_t h) {
 #if defined(__x86_64__)
-    if (kHasAvx512Vl && n % 8 == 0 && h > 1) {
-      if (h == 2) DotRowsHeads<2>(ah, b, stride, rows, n, oh, out_stride);
-      if (h == 3) DotRowsHeads<3>(ah, b, stride, rows, n, oh, out_stride);
-      if (h == 4) DotRowsHeads<4>(ah, b, stride, rows, n, oh, out_stride);
-      continue;
-    }
+        kDotRowsHeads[h](a + h0 * n, b, stride, rows, n, out + h0 * out_stride, out_stride);
 #endif
-    for (int64_t k = 0; k < h; ++k) DotF32Rows(ah + k * n, b, stride, rows, n, oh + k * out_stride);
-  }
+      },
+      [&](int64_t k) { DotF32Rows(a + k * n, b, stride, rows, n, out + k * out_stride); });
 }
 
 void AxpyF32RowsHeads(const float* alpha, int64_t alpha_stride, int64_t heads, const float* x,
                       int64_t stride, int64_t rows, float* y, int64_t n) {
-  for (int64_t h0 = 0; h0 < heads; h0 += 4) {
-    const int64_t h = std::min<int64_t>(4, heads - h0);
-    const float* al = alpha + h0 * alpha_stride;
-    float* yh = y + h0 * n;
+  ForHeadPasses(
+      heads, n,
+      [&]([[maybe_unused]] int64_t h0, [[maybe_unused]] int64_t h) {
 #if defined(__x86_64__)
-    if (kHasAvx512Vl && n % 8 == 0 && h > 1) {
-      if (h == 2) AxpyRowsHeads<2>(al, alpha_stride, x, stride, rows, yh, n);
-      if (h == 3) AxpyRowsHeads<3>(al, alpha_stride, x, stride, rows, yh, n);
-      if (h == 4) AxpyRowsHeads<4>(al, alpha_stride, x, stride, rows, yh, n);
-      continue;
-    }
+        kAxpyRowsHeads[h](alpha + h0 * alpha_stride, alpha_stride, x, stride, rows, y + h0 * n, n);
 #endif
-    for (int64_t k = 0; k < h; ++k) {
-      AxpyF32Rows(al + k * alpha_stride, x, stride, rows, yh + k * n, n);
-    }
-  }
+      },
+      [&](int64_t k) { AxpyF32Rows(alpha + k * alpha_stride, x, stride, rows, y + k * n, n); });
 }
 
 }  // namespace infernet::cpu
