@@ -164,7 +164,7 @@ __attribute__((target("avx2"))) void AxpyF32RowsAvx2(const float* alpha, const f
 
 // Keys and values stream from memory with a stride between rows, one short run per KV head and
 // layer, which the hardware prefetchers pick up late: prefetching rows kPrefetchAheadBytes ahead
-// into L2, as the matrix kernels do, measured 1.05-1.4x decode-attention GB/s on Zen 4
+// into L2, as the matrix kernels do, measured 1.05-1.5x decode-attention GB/s on Zen 4
 // (bench/attention_bench.cc). Prefetches never fault, so addresses past the cache are harmless.
 inline void PrefetchRows(const float* first, int64_t stride, int rows) {
   quant::internal::PrefetchAhead<quant::internal::PrefetchLevel::kL2>(
@@ -223,10 +223,10 @@ INFERNET_AVX512VL void DotRowsHeads(const float* a, const float* b, int64_t stri
 
 // y[h] (y + h * n) += alpha[h * alpha_stride + r] * row r, rows in ascending order, for H heads
 // and U 8-float chunks of columns from `col`: the H x U sums stay in registers across rows.
-template <int H, int U, bool kPrefetch>
+template <int H, int U>
 INFERNET_AVX512VL void AxpyRowsHeadsChunk(const float* alpha, int64_t alpha_stride, const float* x,
                                           int64_t stride, int64_t rows, float* y, int64_t n,
-                                          int64_t col) {
+                                          int64_t col, bool prefetch) {
   __m256 vy[H][U];
 #pragma GCC unroll 4
   for (int h = 0; h < H; ++h) {
@@ -234,7 +234,7 @@ INFERNET_AVX512VL void AxpyRowsHeadsChunk(const float* alpha, int64_t alpha_stri
     for (int u = 0; u < U; ++u) vy[h][u] = _mm256_loadu_ps(y + h * n + col + 8 * u);
   }
   for (int64_t r = 0; r < rows; ++r) {
-    if constexpr (kPrefetch) PrefetchRows(x + r * stride, stride, 1);
+    if (prefetch) PrefetchRows(x + r * stride, stride, 1);
     __m256 va[H];
 #pragma GCC unroll 4
     for (int h = 0; h < H; ++h) va[h] = _mm256_set1_ps(alpha[h * alpha_stride + r]);
@@ -259,18 +259,13 @@ template <int H>
 INFERNET_AVX512VL void AxpyRowsHeads(const float* alpha, int64_t alpha_stride, const float* x,
                                      int64_t stride, int64_t rows, float* y, int64_t n) {
   constexpr int kChunks = std::min(8, 24 / H);
-  // The first pass over the rows prefetches them; later passes find them in L1.
-  if (n >= 8 * kChunks) {
-    AxpyRowsHeadsChunk<H, kChunks, true>(alpha, alpha_stride, x, stride, rows, y, n, 0);
-  } else {
-    AxpyRowsHeadsChunk<H, 1, true>(alpha, alpha_stride, x, stride, rows, y, n, 0);
-  }
-  int64_t col = n >= 8 * kChunks ? 8 * kChunks : 8;
+  // The first pass over the rows (col == 0) prefetches them; later passes find them in L1.
+  int64_t col = 0;
   for (; col + 8 * kChunks <= n; col += 8 * kChunks) {
-    AxpyRowsHeadsChunk<H, kChunks, false>(alpha, alpha_stride, x, stride, rows, y, n, col);
+    AxpyRowsHeadsChunk<H, kChunks>(alpha, alpha_stride, x, stride, rows, y, n, col, col == 0);
   }
   for (; col < n; col += 8) {
-    AxpyRowsHeadsChunk<H, 1, false>(alpha, alpha_stride, x, stride, rows, y, n, col);
+    AxpyRowsHeadsChunk<H, 1>(alpha, alpha_stride, x, stride, rows, y, n, col, col == 0);
   }
 }
 
