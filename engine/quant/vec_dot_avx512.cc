@@ -330,38 +330,97 @@ struct Q4_0Kernel {
 
 // ---- Q4_K x Q8_K. The 128 nibble bytes of a super-block are two registers; register k's low
 // nibbles are sub-blocks 4k and 4k+2 (256-bit halves), its high nibbles 4k+1 and 4k+3, and the
-// activations are regrouped to match. Per register: vpdpbusd of the low and of the high nibbles
-// from zero (|lane| <= 7680 fits int16), vpackssdw of the two (exact), and one vpdpwssd with the
-// matching int16 scales adds each pair of lanes times its sub-block's scale: one multiply-add per
-// 64 weights instead of two, 1.12x the single-thread GFLOP/s on L2-resident rows (Zen 4). The
-// int32 sums are folded to 8 lanes and packed with 8 lanes of sum_j m_j bsum_j, so one FMA with
-// [d*da x8 | -dmin*da x8] scales both.
+// activations are regrouped to match. Rows go in pairs: the vpdpbusd sums of the same nibbles of
+// two rows (|lane| <= 7680 fits int16) are packed into one register with vpackssdw (exact), and
+// one vpdpwssd with the matching int16 scales adds each pair of lanes times its sub-block's scale:
+// one multiply-add per 64 weights instead of two.
+//
+// The rest of a super-block is done for the tile's rows together: their scales and mins are
+// unpacked in one register (one row per 128-bit lane), the mins meet the activation's sub-block
+// sums in one vpmaddwd, and the int32 sums (exact) are reduced to [S_0..S_3 | M_0..M_3], which one
+// conversion and one FMA with [d_r*da x4 | -dmin_r*da x4] add to the tile's accumulator. So each
+// output's float operations are the same whatever the tile's shape: per super-block, one FMA into
+// its S lane and one into its M lane; at the end, S + M. On Zen 4 the kernel is bound by its
+// shuffles (two 512-bit ones a cycle): finishing each row on its own (its own unpack, fold,
+// conversion and FMA of 16 lanes) took ~40 % of a 4-row tile's time (L2-resident 768-wide rows:
+// 87 GFLOP/s single-thread, against 123 with that work left out).
 
 struct Q4KKernel {
   static constexpr int kRows = 4, kCols = 4, kMatVecRows = 4;
 
-  // Bytes [sc0..sc7, m0..m7] of a super-block (see the AVX2 kernel for the bit layout).
-  INFERNET_AVX512 static __m128i UnpackScalesAndMins(const BlockQ4_K& b) {
-    // 16-byte load: the 4 bytes after `scales` are the block's own qs.
-    const __m128i words = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
-    const __m128i low_src = _mm_shuffle_epi32(words, _MM_SHUFFLE(2, 1, 2, 0));   // u0 u2 u1 u2
-    const __m128i high_src = _mm_shuffle_epi32(words, _MM_SHUFFLE(1, 1, 0, 0));  // u0 u0 u1 u1
-    const __m128i low =
-        _mm_and_si128(_mm_srlv_epi32(low_src, _mm_setr_epi32(0, 0, 0, 4)),
-                      _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
-    const __m128i high =
-        _mm_and_si128(_mm_srli_epi32(high_src, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
-    return _mm_or_si128(low, high);
+  // 128-bit lane r (< R) holds bytes [sc0..sc7, m0..m7] of row r's super-block b (see the AVX2
+  // kernel for the bit layout); lanes from R on are zero.
+  template <int R>
+  INFERNET_AVX512 static __m512i UnpackScalesAndMins(const uint8_t* w, size_t ws, int64_t b) {
+    // 16-byte loads: the 4 bytes after `scales` are the block's own qs.
+    const auto words_of = [&](int r) {
+      return _mm_loadu_si128(
+          reinterpret_cast<const __m128i*>(RowAt<BlockQ4_K>(w, ws, r)[b].scales));
+    };
+    __m512i words = _mm512_zextsi128_si512(words_of(0));
+    if constexpr (R > 1) words = _mm512_inserti32x4(words, words_of(1), 1);
+    if constexpr (R > 2) words = _mm512_inserti32x4(words, words_of(2), 2);
+    if constexpr (R > 3) words = _mm512_inserti32x4(words, words_of(3), 3);
+    const __m512i low_src = _mm512_shuffle_epi32(words, _MM_PERM_CBCA);   // u0 u2 u1 u2
+    const __m512i high_src = _mm512_shuffle_epi32(words, _MM_PERM_BBAA);  // u0 u0 u1 u1
+    const __m512i low = _mm512_and_si512(
+        _mm512_srlv_epi32(low_src, _mm512_broadcast_i32x4(_mm_setr_epi32(0, 0, 0, 4))),
+        _mm512_broadcast_i32x4(_mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f)));
+    const __m512i high = _mm512_and_si512(
+        _mm512_srli_epi32(high_src, 2),
+        _mm512_broadcast_i32x4(_mm_setr_epi32(0, 0x30303030, 0, 0x30303030)));
+    return _mm512_or_si512(low, high);
   }
 
-  // pshufb control giving the int16 scales of a packed pair of sub-block registers (see Run): in
-  // 128-bit lanes 0-1, words 0-3 take scale j and words 4-7 scale j + 1; in lanes 2-3, scales
-  // j + 2 and j + 3 (0x80 zeroes each word's high byte).
-  INFERNET_AVX512 static __m512i PackedScaleControl(int j) {
-    const auto word_pair = [](int index) {
+  // [d_0..d_3 | dmin_0..dmin_3] of super-block b as floats, zero for rows from R on.
+  template <int R>
+  INFERNET_AVX512 static __m256 RowScales(const uint8_t* w, size_t ws, int64_t b) {
+    const auto d_dmin = [&](int r) {
+      uint32_t bits;
+      __builtin_memcpy(&bits, &RowAt<BlockQ4_K>(w, ws, r)[b].d, sizeof(bits));
+      return static_cast<int>(bits);
+    };
+    __m128i halves = _mm_cvtsi32_si128(d_dmin(0));
+    if constexpr (R > 1) halves = _mm_insert_epi32(halves, d_dmin(1), 1);
+    if constexpr (R > 2) halves = _mm_insert_epi32(halves, d_dmin(2), 2);
+    if constexpr (R > 3) halves = _mm_insert_epi32(halves, d_dmin(3), 3);
+    halves = _mm_shuffle_epi8(halves,
+                              _mm_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15));
+    return _mm256_cvtph_ps(halves);
+  }
+
+  // The mins of the 4 rows for vpmaddwd against SubBlockSums: in 128-bit lane l, int16 words
+  // 2r and 2r + 1 are row r's m_{2l} and m_{2l+1}.
+  INFERNET_AVX512 static __m512i MinsByLane(__m512i sc_m) {
+    // Words 8r..8r+7: row r's m0..m7, zero-extended.
+    const __m512i mins = _mm512_shuffle_epi8(
+        sc_m, _mm512_broadcast_i32x4(
+                  _mm_setr_epi8(8, -1, 9, -1, 10, -1, 11, -1, 12, -1, 13, -1, 14, -1, 15, -1)));
+    return _mm512_permutexvar_epi16(
+        _mm512_set_epi16(31, 30, 23, 22, 15, 14, 7, 6, 29, 28, 21, 20, 13, 12, 5, 4,  //
+                         27, 26, 19, 18, 11, 10, 3, 2, 25, 24, 17, 16, 9, 8, 1, 0),
+        mins);
+  }
+
+  // The activation's sub-block sums s_j = bsums[2j] + bsums[2j+1] (|s_j| <= 32 * 128 fits
+  // int16) as int16: in 128-bit lane l, [s_{2l}, s_{2l+1}] repeated 4 times.
+  INFERNET_AVX512 static __m512i SubBlockSums(const BlockQ8_K& ab) {
+    const __m256i sums = _mm256_madd_epi16(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.bsums)), _mm256_set1_epi16(1));
+    return _mm512_permutexvar_epi32(
+        _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
+        _mm512_castsi128_si512(_mm256_cvtepi32_epi16(sums)));
+  }
+
+  // pshufb control for the int16 scales of a register of packed row pairs (see Run), from
+  // [sc0..sc7 of the first row | sc0..sc7 of the second] in every 128-bit lane: in lanes 0-1,
+  // words 0-3 take the first row's scale j and words 4-7 the second's; in lanes 2-3, scale j + 2
+  // (0x80 zeroes each word's high byte).
+  INFERNET_AVX512 static __m512i PairScaleControl(int j) {
+    const auto words = [](int index) {
       return static_cast<int>(0x80008000u | index << 16 | index);
     };
-    const int a = word_pair(j), b = word_pair(j + 1), c = word_pair(j + 2), d = word_pair(j + 3);
+    const int a = words(j), b = words(8 + j), c = words(j + 2), d = words(8 + j + 2);
     return _mm512_setr_epi32(a, a, b, b, a, a, b, b, c, c, d, d, c, c, d, d);
   }
 
@@ -374,27 +433,26 @@ struct Q4KKernel {
   template <int R, int C>
   INFERNET_AVX512 static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
                                   size_t as, float* out, size_t os) {
+    constexpr int kPairs = (R + 1) / 2;
     const uintptr_t ahead = Avx512PrefetchDistance(ws, R);
-    __m512 acc[R][C];
+    __m256 acc[C];  // lanes r: sums of d_r*da*S_r; lanes 4 + r: of -dmin_r*da*M_r
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
-    }
+    for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
     const __m512i low4 = _mm512_set1_epi8(15);
-    const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     const __m512i zero = _mm512_setzero_si512();
-    const __m512i pick[2] = {PackedScaleControl(0), PackedScaleControl(4)};
+    // [lo, hi] nibble scale controls of register k: sub-blocks 4k (+2) and 4k+1 (+2).
+    const __m512i pick[2][2] = {{PairScaleControl(0), PairScaleControl(1)},
+                                {PairScaleControl(4), PairScaleControl(5)}};
+    const __m256 negate_mins = _mm256_setr_ps(0.0f, 0.0f, 0.0f, 0.0f, -0.0f, -0.0f, -0.0f, -0.0f);
     for (int64_t b = 0; b < n / kQK_K; ++b) {
-      __m512 da[C];  // [da x8 | -da x8]
-      __m256i bsums[C];
+      __m256 da[C];         // [da x4 | -da x4]
+      __m512i sub_sums[C];  // SubBlockSums
       __m512i a_lo[C][2], a_hi[C][2];
 #pragma GCC unroll 4
       for (int c = 0; c < C; ++c) {
         const BlockQ8_K& ab = RowAt<BlockQ8_K>(a, as, c)[b];
-        da[c] =
-            _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_setr_ps(ab.d, -ab.d, 0, 0)));
-        bsums[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.bsums));
+        da[c] = _mm256_xor_ps(_mm256_set1_ps(ab.d), negate_mins);
+        sub_sums[c] = SubBlockSums(ab);
 #pragma GCC unroll 2
         for (int k = 0; k < 2; ++k) {
           const int8_t* q = ab.qs + 128 * k;
@@ -402,55 +460,71 @@ struct Q4KKernel {
           a_hi[c][k] = Join(q + 32, q + 96);
         }
       }
+      const __m512i sc_m = UnpackScalesAndMins<R>(w, ws, b);
+      const __m256 dw = RowScales<R>(w, ws, b);
+
+      // sumi[p][c], 128-bit lanes: [row 2p, row 2p, row 2p + 1, row 2p + 1] partial sums.
+      __m512i sumi[2][C];
+#pragma GCC unroll 2
+      for (int p = 0; p < kPairs; ++p) {
+        const int r0 = 2 * p, r1 = std::min(2 * p + 1, R - 1);
+        const BlockQ4_K& w0 = RowAt<BlockQ4_K>(w, ws, r0)[b];
+        const BlockQ4_K& w1 = RowAt<BlockQ4_K>(w, ws, r1)[b];
+        PrefetchAhead<kAvx512Prefetch>(&w0, sizeof(BlockQ4_K), ahead);
+        if (r1 != r0) PrefetchAhead<kAvx512Prefetch>(&w1, sizeof(BlockQ4_K), ahead);
+        // [sc of row r0 | sc of row r1] in every 128-bit lane. A lone last row pairs with
+        // itself; the second row's quants are zero then.
+        const __m512i pair_sc = _mm512_permutexvar_epi64(
+            _mm512_set_epi64(2 * r1, 2 * r0, 2 * r1, 2 * r0, 2 * r1, 2 * r0, 2 * r1, 2 * r0),
+            sc_m);
 #pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        const BlockQ4_K& wb = RowAt<BlockQ4_K>(w, ws, r)[b];
-        PrefetchAhead<kAvx512Prefetch>(&wb, sizeof(BlockQ4_K), ahead);
-        const __m128i sc_m = UnpackScalesAndMins(wb);
-        const __m512i sc_all = _mm512_broadcast_i32x4(sc_m);  // sc0..7, m0..7 in every lane
-        // int16 [m0, m0, m1, m1, ..., m7, m7] against the 16 bsums.
-        const __m256i mins_pairs = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(
-            sc_m, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
-        uint32_t d_dmin;
-        __builtin_memcpy(&d_dmin, &wb.d, sizeof(d_dmin));
-        const __m512 dw = _mm512_permutexvar_ps(
-            spread,
-            _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin)))));
-        __m512i raw[2], scales[2];
+        for (int c = 0; c < C; ++c) sumi[p][c] = zero;
 #pragma GCC unroll 2
         for (int k = 0; k < 2; ++k) {
-          raw[k] = _mm512_loadu_si512(wb.qs + 64 * k);
-          scales[k] = _mm512_shuffle_epi8(sc_all, pick[k]);
-        }
-        __m512i sumi[C];
-#pragma GCC unroll 4
-        for (int c = 0; c < C; ++c) sumi[c] = zero;
-#pragma GCC unroll 2
-        for (int k = 0; k < 2; ++k) {
-          const __m512i lo = _mm512_and_si512(raw[k], low4);
-          const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw[k], 4), low4);
+          const __m512i raw0 = _mm512_loadu_si512(w0.qs + 64 * k);
+          const __m512i raw1 = r1 != r0 ? _mm512_loadu_si512(w1.qs + 64 * k) : zero;
+          const __m512i lo0 = _mm512_and_si512(raw0, low4);
+          const __m512i lo1 = _mm512_and_si512(raw1, low4);
+          const __m512i hi0 = _mm512_and_si512(_mm512_srli_epi16(raw0, 4), low4);
+          const __m512i hi1 = _mm512_and_si512(_mm512_srli_epi16(raw1, 4), low4);
+          const __m512i scale_lo = _mm512_shuffle_epi8(pair_sc, pick[k][0]);
+          const __m512i scale_hi = _mm512_shuffle_epi8(pair_sc, pick[k][1]);
 #pragma GCC unroll 4
           for (int c = 0; c < C; ++c) {
-            const __m512i packed = _mm512_packs_epi32(_mm512_dpbusd_epi32(zero, lo, a_lo[c][k]),
-                                                      _mm512_dpbusd_epi32(zero, hi, a_hi[c][k]));
-            sumi[c] = _mm512_dpwssd_epi32(sumi[c], packed, scales[k]);
+            const __m512i lo = _mm512_packs_epi32(_mm512_dpbusd_epi32(zero, lo0, a_lo[c][k]),
+                                                  _mm512_dpbusd_epi32(zero, lo1, a_lo[c][k]));
+            const __m512i hi = _mm512_packs_epi32(_mm512_dpbusd_epi32(zero, hi0, a_hi[c][k]),
+                                                  _mm512_dpbusd_epi32(zero, hi1, a_hi[c][k]));
+            sumi[p][c] = _mm512_dpwssd_epi32(
+                _mm512_dpwssd_epi32(sumi[p][c], lo, scale_lo), hi, scale_hi);
           }
         }
+      }
+      const __m512i mins = MinsByLane(sc_m);
 #pragma GCC unroll 4
-        for (int c = 0; c < C; ++c) {
-          const __m256i main8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi[c]),
-                                                 _mm512_extracti64x4_epi64(sumi[c], 1));
-          const __m256i min8 = _mm256_madd_epi16(mins_pairs, bsums[c]);
-          const __m512 v =
-              _mm512_cvtepi32_ps(_mm512_inserti64x4(_mm512_castsi256_si512(main8), min8, 1));
-          acc[r][c] = _mm512_fmadd_ps(_mm512_mul_ps(dw, da[c]), v, acc[r][c]);
-        }
+      for (int c = 0; c < C; ++c) {
+        // Per 128-bit lane: [S_0..S_3] and [M_0..M_3] partial sums; then the lanes are added.
+        const __m512 first = _mm512_castsi512_ps(sumi[0][c]);
+        const __m512 second = kPairs > 1 ? _mm512_castsi512_ps(sumi[1][c]) : _mm512_setzero_ps();
+        const __m512i main = _mm512_add_epi32(
+            _mm512_castps_si512(_mm512_shuffle_ps(first, second, _MM_SHUFFLE(2, 0, 2, 0))),
+            _mm512_castps_si512(_mm512_shuffle_ps(first, second, _MM_SHUFFLE(3, 1, 3, 1))));
+        const __m512i mins_by_lane = _mm512_madd_epi16(mins, sub_sums[c]);
+        const __m256i main8 = _mm256_add_epi32(_mm512_castsi512_si256(main),
+                                               _mm512_extracti64x4_epi64(main, 1));
+        const __m256i mins8 = _mm256_add_epi32(_mm512_castsi512_si256(mins_by_lane),
+                                               _mm512_extracti64x4_epi64(mins_by_lane, 1));
+        const __m256i sums = _mm256_add_epi32(_mm256_permute2x128_si256(main8, mins8, 0x20),
+                                              _mm256_permute2x128_si256(main8, mins8, 0x31));
+        acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da[c]), _mm256_cvtepi32_ps(sums), acc[c]);
       }
     }
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < C; ++c) {
+      alignas(32) float lanes[8];
+      _mm256_store_ps(lanes, acc[c]);
 #pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) out[c * os + r] = HorizontalSum(acc[r][c]);
+      for (int r = 0; r < R; ++r) out[c * os + r] = lanes[r] + lanes[4 + r];
     }
   }
 };
