@@ -7,8 +7,8 @@
 // the order of the per-block float scaling.
 //
 // vpdpbusd needs its first operand unsigned. Q4_0/Q4_K/Q6_K quants are stored unsigned (with an
-// offset, removed through the activation sums); for Q8_0 x Q8_0 the activations are made unsigned
-// by adding 128, and 128 * sum(w) is subtracted from the accumulator's starting value.
+// offset, removed through the activation sums); for Q8_0 x Q8_0 the weights are made unsigned by
+// adding 128, and 128 * sum(a) is subtracted from the accumulator's starting value.
 // GCC 12's AVX-512 headers trip -Wuninitialized through their self-initialised "undefined"
 // vectors (GCC bug 105593, fixed in GCC 13); the warning points into the headers.
 #pragma GCC diagnostic push
@@ -164,33 +164,33 @@ struct Q8_0Kernel {
   }
 
   // acc[r][c] += d_w * d_a * int32 lane sums of blocks b and (when kTwo) b+1. vpdpbusd takes the
-  // activations, made unsigned by adding 128, and the signed weights; the 128 * sum(w) this adds
-  // is subtracted from the accumulator's starting value, computed once per row, so a column
-  // costs one register (its quants) besides its scales.
+  // weights, made unsigned by adding 128 (one xor), and the signed activations; the 128 * sum(a)
+  // this adds is subtracted from the accumulator's starting value, computed once per column and
+  // shared by the tile's rows.
   template <int R, int C, bool kTwo>
   INFERNET_AVX512 static void PairProducts(const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
                                            int64_t b, uintptr_t ahead, __m512 (&acc)[R][C]) {
     const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
     const __m512i zero = _mm512_setzero_si512();
-    __m512i aq[C];
+    __m512i aq[C], start[C];
     __m512 da[C];
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
       const BlockQ8_0* ab = RowAt<BlockQ8_0>(a, as, c) + b;
-      aq[c] = _mm512_xor_si512(LoadPair(ab, kTwo), bias);
+      aq[c] = LoadPair(ab, kTwo);
+      // (w + 128) . a - 128 * sum(a) == w . a
+      start[c] = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, bias, aq[c]));
       da[c] = PairScales(ab, kTwo);
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const BlockQ8_0* wb = RowAt<BlockQ8_0>(w, ws, r) + b;
       PrefetchAhead<kAvx512Prefetch>(wb, 2 * sizeof(BlockQ8_0), ahead);
-      const __m512i q = LoadPair(wb, kTwo);
-      // (a + 128) . w - 128 * sum(w) == a . w
-      const __m512i start = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, bias, q));
+      const __m512i q = _mm512_xor_si512(LoadPair(wb, kTwo), bias);
       const __m512 dw = PairScales(wb, kTwo);
 #pragma GCC unroll 4
       for (int c = 0; c < C; ++c) {
-        const __m512 sums = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, aq[c], q));
+        const __m512 sums = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start[c], q, aq[c]));
         acc[r][c] = _mm512_fmadd_ps(_mm512_mul_ps(dw, da[c]), sums, acc[r][c]);
       }
     }
