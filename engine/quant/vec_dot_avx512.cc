@@ -340,10 +340,10 @@ struct Q4_0Kernel {
 // sums in one vpmaddwd, and the int32 sums (exact) are reduced to [S_0..S_3 | M_0..M_3], which one
 // conversion and one FMA with [d_r*da x4 | -dmin_r*da x4] add to the tile's accumulator. So each
 // output's float operations are the same whatever the tile's shape: per super-block, one FMA into
-// its S lane and one into its M lane; at the end, S + M. On Zen 4 the kernel is bound by its
-// shuffles (two 512-bit ones a cycle): finishing each row on its own (its own unpack, fold,
-// conversion and FMA of 16 lanes) took ~40 % of a 4-row tile's time (L2-resident 768-wide rows:
-// 87 GFLOP/s single-thread, against 123 with that work left out).
+// its S lane and one into its M lane; at the end, S + M. Finishing each row on its own (its own
+// unpack, fold of 16 lanes, conversion and FMA, much of it 512-bit shuffles) took ~30 % of a 4-row
+// tile's time on Zen 4 (L2-resident 768-wide rows: 87 GFLOP/s single-thread, 123 with that work
+// left out); this layout reads 107.
 
 struct Q4KKernel {
   static constexpr int kRows = 4, kCols = 4, kMatVecRows = 4;
