@@ -43,6 +43,13 @@ INFERNET_AVX512 inline float HorizontalSum(__m512 v) {
 
 INFERNET_AVX512 inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
 
+// -offset . q per int32 lane (q signed): the accumulator's starting value that removes `offset`,
+// added to vpdpbusd's other operand to make it unsigned, from the lane's dot product with q.
+INFERNET_AVX512 inline __m512i MinusOffsetDot(__m512i offset, __m512i q) {
+  const __m512i zero = _mm512_setzero_si512();
+  return _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, offset, q));
+}
+
 template <class T>
 const T* RowAt(const uint8_t* base, size_t stride, int index) {
   return reinterpret_cast<const T*>(base + static_cast<size_t>(index) * stride);
@@ -171,7 +178,6 @@ struct Q8_0Kernel {
   INFERNET_AVX512 static void PairProducts(const uint8_t* w, size_t ws, const uint8_t* a, size_t as,
                                            int64_t b, uintptr_t ahead, __m512 (&acc)[R][C]) {
     const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
-    const __m512i zero = _mm512_setzero_si512();
     __m512i aq[C], start[C];
     __m512 da[C];
 #pragma GCC unroll 4
@@ -179,7 +185,7 @@ struct Q8_0Kernel {
       const BlockQ8_0* ab = RowAt<BlockQ8_0>(a, as, c) + b;
       aq[c] = LoadPair(ab, kTwo);
       // (w + 128) . a - 128 * sum(a) == w . a
-      start[c] = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, bias, aq[c]));
+      start[c] = MinusOffsetDot(bias, aq[c]);
       da[c] = PairScales(ab, kTwo);
     }
 #pragma GCC unroll 4
@@ -585,7 +591,7 @@ struct Q6KKernel {
 #pragma GCC unroll 4
         for (int m = 0; m < 4; ++m) {
           aq[c][m] = _mm512_loadu_si512(ab.qs + 64 * m);
-          start[c][m] = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, thirty_two, aq[c][m]));
+          start[c][m] = MinusOffsetDot(thirty_two, aq[c][m]);
         }
       }
 #pragma GCC unroll 4
