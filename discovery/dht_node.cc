@@ -5,6 +5,7 @@
 #include <opendht.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -13,6 +14,8 @@
 #include <set>
 #include <string_view>
 #include <utility>
+
+#include "discovery/far_ranges.h"
 
 namespace infernet::discovery {
 namespace {
@@ -52,26 +55,36 @@ std::string_view AsView(const dht::Blob& blob) {
   return std::string_view(reinterpret_cast<const char*>(blob.data()), blob.size());
 }
 
-// Kademlia's join step, which OpenDHT 2.4 leaves out: look up one random id in each of the
-// `levels` ranges farthest from our own id (bit i flipped, the bits before it ours).
-// A node that joins through a bootstrap peer otherwise learns only its own neighbourhood; in a
-// young network its far ranges stay empty for minutes (OpenDHT refills them by single random
-// queries to nodes that know no more), and a put or get for a key out there then stops at the nodes
-// of its own half, far from where other nodes' lookups converge (docs/benchmarks.md, "Discovery").
-// Looked up right after connecting, while the bootstrap peer is most of what the node knows, each
-// search goes through that peer, who knows the whole network.
-void RefreshFarRanges(dht::DhtRunner& runner, unsigned levels) {
+// Kademlia's join step, which OpenDHT 2.4 leaves out: look up one random id in each of the given
+// far ranges of our own id (far_ranges.h). A node that joins through a bootstrap peer otherwise
+// learns only its own neighbourhood; in a young network its far ranges stay empty for minutes
+// (OpenDHT refills them by single random queries to nodes that know no more), and a put or get
+// for a key out there then stops at the nodes of its own half, far from where other nodes' lookups
+// converge (docs/benchmarks.md, "Discovery"). Looked up right after connecting, while the bootstrap
+// peer is most of what the node knows, each search goes through that peer.
+void LookUpFarRanges(dht::DhtRunner& runner, const std::vector<unsigned>& levels) {
   const dht::InfoHash own = runner.getNodeId();
-  for (unsigned level = 0; level < levels && level < 160; ++level) {
-    dht::InfoHash target = dht::InfoHash::getRandom();
-    for (unsigned bit = 0; bit < level; ++bit) target.setBit(bit, own.getBit(bit));
-    target.setBit(level, !own.getBit(level));
+  for (unsigned level : levels) {
     // Only the search matters: the nodes it meets enter the routing table.
     runner.get(
-        target, [](const std::vector<std::shared_ptr<dht::Value>>&) { return false; }, [](bool) {},
+        RandomIdInFarRange(own, level),
+        [](const std::vector<std::shared_ptr<dht::Value>>&) { return false; }, [](bool) {},
         dht::Value::TypeFilter(kRecordValueType));
   }
 }
+
+std::vector<unsigned> AllLevels(unsigned levels) {
+  std::vector<unsigned> all(levels);
+  for (unsigned level = 0; level < levels; ++level) all[level] = level;
+  return all;
+}
+
+// The lookups on joining can come back empty-handed: a node that joins while the bootstrap peer
+// knows only nodes of the joining node's own half learns no one beyond it. So the ranges are
+// checked again at growing intervals, and the empty ones looked up again (Kademlia's bucket
+// refresh, which also refills a range whose nodes all left).
+constexpr std::chrono::milliseconds kFirstRangeCheck(1000);
+constexpr std::chrono::milliseconds kMaxRangeCheckInterval(60000);
 
 // Shared between a Get call and OpenDHT's callbacks, which may outlive the call after a timeout.
 struct GetState {
@@ -114,9 +127,9 @@ Status DhtNode::Start(const DhtNodeOptions& options) {
     const unsigned levels = options.join_refresh_levels;
     context.statusChangedCallback = [raw_runner, refreshed, levels](dht::NodeStatus v4,
                                                                     dht::NodeStatus) {
-      // Once, on joining: later, OpenDHT's own bucket maintenance keeps the table filled.
+      // Once, on joining: later, KeepFarRanges looks up again the ranges still empty.
       if (v4 == dht::NodeStatus::Connected && !refreshed->exchange(true)) {
-        RefreshFarRanges(*raw_runner, levels);
+        LookUpFarRanges(*raw_runner, AllLevels(levels));
       }
     };
     runner->run(config, std::move(context));
@@ -150,7 +163,29 @@ Status DhtNode::Start(const DhtNodeOptions& options) {
     return Status::Io(std::string("starting the DHT node failed: ") + e.what());
   }
   started_ = true;
+  if (options.join_refresh_levels > 0) {
+    range_keeper_ =
+        std::thread([this, levels = options.join_refresh_levels] { KeepFarRanges(levels); });
+  }
   return Status::Ok();
+}
+
+void DhtNode::KeepFarRanges(unsigned levels) {
+  std::chrono::milliseconds interval = kFirstRangeCheck;
+  std::unique_lock<std::mutex> lock(keeper_mu_);
+  while (!keeper_cv_.wait_for(lock, interval, [&] { return stopping_; })) {
+    interval = std::min(interval * 2, kMaxRangeCheckInterval);
+    try {
+      std::vector<dht::InfoHash> known;
+      for (const dht::NodeExport& node : runner_->exportNodes()) known.push_back(node.id);
+      // Before the node connects there is no one to ask; the join step covers that moment.
+      if (known.empty()) continue;
+      const std::vector<unsigned> empty = EmptyFarRanges(runner_->getNodeId(), known, levels);
+      if (!empty.empty()) LookUpFarRanges(*runner_, empty);
+    } catch (const std::exception& e) {
+      spdlog::warn("DHT far-range check failed: {}", e.what());
+    }
+  }
 }
 
 Status DhtNode::Bootstrap(const std::vector<std::string>& peers) {
@@ -300,6 +335,14 @@ std::vector<std::string> DhtNode::RoutingTableIds() const {
 
 void DhtNode::Stop() {
   if (!runner_) return;
+  if (range_keeper_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(keeper_mu_);
+      stopping_ = true;
+    }
+    keeper_cv_.notify_all();
+    range_keeper_.join();
+  }
   try {
     runner_->join();
   } catch (const std::exception& e) {

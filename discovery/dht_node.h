@@ -10,11 +10,14 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "core/result.h"
@@ -49,8 +52,9 @@ struct DhtNodeOptions {
   // so tests and benchmarks lift the limit (-1); 0 keeps OpenDHT's default.
   int64_t max_requests_per_peer_per_s = 0;
   // Kademlia's join step: on first connecting, look up a random id in each of this many id ranges
-  // farthest from the node's own (see RefreshFarRanges in dht_node.cc). 0 turns it off (only to
-  // measure what it does).
+  // farthest from the node's own (far_ranges.h), and later look up again those still empty, at
+  // growing intervals (see LookUpFarRanges in dht_node.cc). 0 turns both off (only to measure what
+  // they do).
   unsigned join_refresh_levels = kDefaultJoinRefreshLevels;
 };
 
@@ -104,9 +108,16 @@ class DhtNode final : public RecordStore {
   void Stop();
 
  private:
+  // Runs on range_keeper_ until Stop: looks up again the far ranges that are still empty.
+  void KeepFarRanges(unsigned levels);
+
   std::unique_ptr<dht::DhtRunner> runner_;
   uint16_t port_ = 0;
   bool started_ = false;
+  std::thread range_keeper_;
+  std::mutex keeper_mu_;
+  std::condition_variable keeper_cv_;
+  bool stopping_ = false;  // guarded by keeper_mu_
 };
 
 }  // namespace infernet::discovery

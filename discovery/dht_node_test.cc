@@ -117,10 +117,11 @@ TEST_F(DhtNodeNetworkTest, RepublishingUnderTheSameIdReplacesTheValue) {
   EXPECT_THAT(values, ElementsAre("new"));
 }
 
-// Kademlia's join step (RefreshFarRanges in dht_node.cc): every node of a network that formed
-// through one bootstrap node soon knows a node in the half of the id space opposite its own, not
-// only its own neighbourhood. Without it, the nodes in the bootstrap node's half know none for
-// minutes, and their puts for keys out there land far from where lookups converge.
+// Kademlia's join step and far-range refresh (LookUpFarRanges in dht_node.cc): every node of a
+// network that formed through one bootstrap node soon knows a node in the half of the id space
+// opposite its own, not only its own neighbourhood. Without it, the nodes in the bootstrap node's
+// half know none for minutes, and their puts for keys out there land far from where lookups
+// converge.
 TEST(DhtNodeJoinTest, EveryNodeSoonKnowsANodeInTheFarHalfOfTheIdSpace) {
   auto network = LoopbackDhtNetwork::Create(40);
   ASSERT_TRUE(network.ok());
