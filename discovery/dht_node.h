@@ -3,7 +3,8 @@
 // keys. Values are unsigned at the DHT level: every record we store carries its own Ed25519
 // signature inside the bytes (docs/protocol.md §3), so OpenDHT's RSA identities are not used.
 //
-// Threading: OpenDHT runs its own network thread. Put/Get/Bootstrap/Connectivity are
+// Threading: OpenDHT runs its own network thread, and the node one more that re-checks its far id
+// ranges (see DhtNodeOptions::join_refresh_levels). Put/Get/Bootstrap/Connectivity are
 // thread-safe and may be called from any thread except OpenDHT's own (i.e. never from a
 // ReplacePolicy); Put and Get block the caller for at most their timeout. Start and Stop must not
 // race with other calls: Start before any, Stop (or the destructor) after all of them returned.
@@ -104,7 +105,8 @@ class DhtNode final : public RecordStore {
   DhtLocalView LocalView(std::string_view key) const;
   std::vector<std::string> RoutingTableIds() const;
 
-  // Leaves the network and joins OpenDHT's threads; no callback runs after it returns. Idempotent.
+  // Leaves the network and joins the far-range thread and OpenDHT's threads; no callback runs after
+  // it returns. Idempotent.
   void Stop();
 
  private:
