@@ -54,6 +54,10 @@ class Sampler {
   std::vector<float> scratch_;
 };
 
+// The greedy choice: the first index of the largest non-NaN logit (ties go to the lowest id); 0
+// when all are NaN.
+TokenId GreedyToken(std::span<const float> logits);
+
 // log-softmax of `logits` at `token`, computed in double in a fixed order.
 float LogProbability(std::span<const float> logits, TokenId token);
 

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <map>
+#include <random>
+#include <vector>
 
 namespace infernet {
 namespace {
@@ -68,6 +70,43 @@ TEST(Sampler, GreedyTakesTheArgmaxAndBreaksTiesByLowestId) {
   const SampledToken t = sampler.Sample(std::vector<float>{0.0f, 0.0f}, {});
   EXPECT_EQ(t.token, 0);
   EXPECT_NEAR(t.logprob, std::log(0.5), 1e-6);
+}
+
+// The documented greedy rule, one element at a time.
+TokenId FirstLargest(const std::vector<float>& logits) {
+  TokenId best = -1;
+  for (size_t i = 0; i < logits.size(); ++i) {
+    if (std::isnan(logits[i])) continue;
+    if (best < 0 || logits[i] > logits[static_cast<size_t>(best)]) best = static_cast<TokenId>(i);
+  }
+  return best < 0 ? 0 : best;
+}
+
+TEST(Sampler, GreedyOverLongVectorsFollowsTheRuleExactly) {
+  Sampler sampler(Params(0.0f));
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> value(-4.0f, 4.0f);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<float> logits(static_cast<size_t>(1 + trial * 37 % 700));
+    for (float& l : logits) l = value(rng);
+    // Ties across vector lanes, NaNs, infinities and signed zeros at random places.
+    const size_t n = logits.size();
+    if (trial % 3 == 0) logits[rng() % n] = logits[rng() % n] = 9.0f;
+    if (trial % 4 == 0) logits[rng() % n] = NAN;
+    if (trial % 5 == 0) logits[0] = NAN;
+    if (trial % 7 == 0) logits[rng() % n] = -INFINITY;
+    if (trial % 11 == 0) {
+      for (float& l : logits) l = l > 0 ? 0.0f : -0.0f;
+    }
+    EXPECT_EQ(sampler.Sample(logits, {}).token, FirstLargest(logits)) << "trial " << trial;
+  }
+  EXPECT_EQ(sampler.Sample(std::vector<float>(40, NAN), {}).token, 0);
+  std::vector<float> infinities(40, -INFINITY);
+  infinities[0] = NAN;
+  EXPECT_EQ(sampler.Sample(infinities, {}).token, 1);
+  std::vector<float> zeros(40, -0.0f);
+  zeros[33] = 0.0f;
+  EXPECT_EQ(sampler.Sample(zeros, {}).token, 0);
 }
 
 TEST(Sampler, TopKOneEqualsGreedy) {
