@@ -17,18 +17,10 @@
 #include <limits>
 #include <string>
 
+#include "engine/sampling/candidate_order.h"
+
 namespace infernet {
 namespace {
-
-struct Candidate {
-  float logit;
-  TokenId id;
-};
-
-bool ComesFirst(const Candidate& a, const Candidate& b) {
-  if (a.logit != b.logit) return a.logit > b.logit;
-  return a.id < b.id;
-}
 
 void ApplyRepetitionPenalty(std::span<const TokenId> history, float penalty, int32_t last_n,
                             std::vector<float>& logits) {
@@ -119,8 +111,8 @@ SampledToken Sampler::Sample(std::span<const float> logits, std::span<const Toke
   if (params_.temperature == 0.0f) {
     chosen = GreedyToken(scratch_);
   } else {
-    std::vector<Candidate> candidates;
-    candidates.reserve(scratch_.size());
+    std::vector<Candidate>& candidates = candidates_;
+    candidates.clear();
     for (size_t i = 0; i < scratch_.size(); ++i) {
       if (std::isnan(scratch_[i])) continue;
       candidates.push_back({scratch_[i] / params_.temperature, static_cast<TokenId>(i)});
@@ -131,11 +123,12 @@ SampledToken Sampler::Sample(std::span<const float> logits, std::span<const Toke
                         ComesFirst);
       candidates.resize(params_.top_k);
     } else {
-      std::sort(candidates.begin(), candidates.end(), ComesFirst);
+      SortCandidates(candidates, sort_scratch_);
     }
     chosen = candidates.empty() ? 0 : candidates.front().id;
     if (candidates.size() > 1 && std::isfinite(candidates.front().logit)) {
-      std::vector<double> probs(candidates.size());
+      std::vector<double>& probs = probs_;
+      probs.resize(candidates.size());
       const double max = candidates.front().logit;
       double total = 0.0;
       for (size_t i = 0; i < candidates.size(); ++i) {

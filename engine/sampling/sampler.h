@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "engine/sampling/candidate_order.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace infernet {
@@ -51,7 +52,10 @@ class Sampler {
  private:
   SamplingParams params_;
   SamplingRng rng_;
+  // Working space kept between calls, so that a step allocates nothing once warm.
   std::vector<float> scratch_;
+  std::vector<Candidate> candidates_, sort_scratch_;
+  std::vector<double> probs_;
 };
 
 // The greedy choice: the first index of the largest non-NaN logit (ties go to the lowest id); 0
