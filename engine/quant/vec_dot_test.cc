@@ -153,6 +153,9 @@ TEST_P(VecDotTileAtLevel, BitIdenticalToVecDotForEveryShape) {
       for (int cols : {1, 2, 3, 4, 5, 6, 7, 8}) ExpectTileMatchesVecDot(type, n, rows, cols, 0);
     }
     ExpectTileMatchesVecDot(type, n, 24, 12, 0);  // the blocks cpu::MatMul hands out
+    // Single columns of many rows (Q4_K's AVX-512 kernel runs up to 24 rows per call).
+    for (int rows : {13, 24, 30}) ExpectTileMatchesVecDot(type, n, rows, 1, 0);
+    ExpectTileMatchesVecDot(type, n, 26, 1, 64);
     ExpectTileMatchesVecDot(type, n, 6, 5, 64);  // rows not packed back to back
     ExpectTileMatchesVecDot(type, Traits(type).block_elems == 1 ? 4096 : 4096, 5, 3, 0);
   }
