@@ -115,26 +115,50 @@ volatile std::uint64_t g_sink = 0;
 
 }  // namespace
 
-Result<Throughput> MeasureReadBandwidth(const BandwidthOptions& options) {
-  INFERNET_RETURN_IF_ERROR(CheckOptions(options));
-  const int threads = options.threads;
-  const std::size_t slice = SliceBytes(options.buffer_bytes, threads);
-  if (slice == 0) return Status::InvalidArgument("buffer too small for the thread count");
-  INFERNET_ASSIGN_OR_RETURN(Buffer buffer,
-                            AllocateBuffer(slice * static_cast<std::size_t>(threads)));
-  FillParallel(buffer.get(), slice, threads, 1);
+struct ReadProbe::State {
+  BandwidthOptions options;
+  std::size_t slice = 0;
+  Buffer buffer;
+  bool avx2 = false;
+};
 
-  const bool avx2 = __builtin_cpu_supports("avx2");
+Result<ReadProbe> ReadProbe::Create(const BandwidthOptions& options) {
+  INFERNET_RETURN_IF_ERROR(CheckOptions(options));
+  auto state = std::make_unique<State>();
+  state->options = options;
+  state->slice = SliceBytes(options.buffer_bytes, options.threads);
+  if (state->slice == 0) return Status::InvalidArgument("buffer too small for the thread count");
+  INFERNET_ASSIGN_OR_RETURN(
+      state->buffer, AllocateBuffer(state->slice * static_cast<std::size_t>(options.threads)));
+  FillParallel(state->buffer.get(), state->slice, options.threads, 1);
+  state->avx2 = __builtin_cpu_supports("avx2");
+  return ReadProbe(std::move(state));
+}
+
+ReadProbe::ReadProbe(std::unique_ptr<State> state) : state_(std::move(state)) {}
+ReadProbe::ReadProbe(ReadProbe&&) noexcept = default;
+ReadProbe& ReadProbe::operator=(ReadProbe&&) noexcept = default;
+ReadProbe::~ReadProbe() = default;
+
+Throughput ReadProbe::Measure() {
+  const State& s = *state_;
+  const int threads = s.options.threads;
   std::vector<std::uint64_t> sums(static_cast<std::size_t>(threads));
   std::vector<double> seconds;
-  for (int rep = 0; rep < options.repetitions; ++rep) {
+  for (int rep = 0; rep < s.options.repetitions; ++rep) {
     seconds.push_back(TimeParallel(threads, [&](int t) {
-      const std::byte* begin = buffer.get() + static_cast<std::size_t>(t) * slice;
-      sums[static_cast<std::size_t>(t)] = avx2 ? SumAvx2(begin, slice) : SumScalar(begin, slice);
+      const std::byte* begin = s.buffer.get() + static_cast<std::size_t>(t) * s.slice;
+      sums[static_cast<std::size_t>(t)] =
+          s.avx2 ? SumAvx2(begin, s.slice) : SumScalar(begin, s.slice);
     }));
-    for (std::uint64_t s : sums) g_sink = g_sink + s;
+    for (std::uint64_t sum : sums) g_sink = g_sink + sum;
   }
-  return RatesInBillions(static_cast<double>(slice) * threads, std::move(seconds));
+  return RatesInBillions(static_cast<double>(s.slice) * threads, std::move(seconds));
+}
+
+Result<Throughput> MeasureReadBandwidth(const BandwidthOptions& options) {
+  INFERNET_ASSIGN_OR_RETURN(ReadProbe probe, ReadProbe::Create(options));
+  return probe.Measure();
 }
 
 Result<Throughput> MeasureCopyBandwidth(const BandwidthOptions& options) {

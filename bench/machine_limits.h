@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "core/result.h"
@@ -30,6 +31,26 @@ struct Throughput {
 // Errors: InvalidArgument for threads < 1, repetitions < 1 or a buffer smaller than 1 MiB;
 // ResourceExhausted when the buffer cannot be allocated.
 Result<Throughput> MeasureReadBandwidth(const BandwidthOptions& options);
+
+// MeasureReadBandwidth's reads over a buffer allocated and filled once, for measurements repeated
+// through a run (the prefill/decode benchmark reads one between parts of its decode, since this
+// machine's bandwidth can change within seconds).
+class ReadProbe {
+ public:
+  // Errors: as MeasureReadBandwidth.
+  static Result<ReadProbe> Create(const BandwidthOptions& options);
+  ReadProbe(ReadProbe&&) noexcept;
+  ReadProbe& operator=(ReadProbe&&) noexcept;
+  ~ReadProbe();
+
+  // Read bandwidth over options.repetitions passes, in GB/s.
+  Throughput Measure();
+
+ private:
+  struct State;
+  explicit ReadProbe(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
 
 // Copy bandwidth in GB/s over options.repetitions: `threads` threads memcpy their slice of a
 // buffer_bytes source into a second buffer_bytes destination. Counts bytes read plus bytes

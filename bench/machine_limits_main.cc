@@ -4,7 +4,9 @@
 //
 // Usage: infernet_machine_limits [--threads=N] [--buffer_mib=N] [--repetitions=N]
 //                                [--sgemm_n=N] [--sgemm_repetitions=N] [--skip_sgemm]
-//                                [--skip_bandwidth] [--skip_copy]
+//                                [--skip_bandwidth] [--skip_copy] [--probe_loop]
+// --probe_loop: allocates the read buffer once, then for each line read on stdin prints one
+// "read_probe" line (read bandwidth over --repetitions passes) until stdin closes.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -26,6 +28,7 @@ struct Flags {
   bool skip_sgemm = false;
   bool skip_bandwidth = false;
   bool skip_copy = false;  // read bandwidth only
+  bool probe_loop = false;
 };
 
 Result<int> ParsePositive(std::string_view name, std::string_view text) {
@@ -53,6 +56,10 @@ Result<Flags> ParseFlags(int argc, char** argv) {
     }
     if (arg == "--skip_copy") {
       flags.skip_copy = true;
+      continue;
+    }
+    if (arg == "--probe_loop") {
+      flags.probe_loop = true;
       continue;
     }
     const std::size_t eq = arg.find('=');
@@ -87,8 +94,22 @@ void PrintBandwidth(const char* name, const BandwidthOptions& options, Throughpu
   std::fflush(stdout);
 }
 
+// Serves read-bandwidth probes: one "read_probe" line per line read on stdin.
+Status ProbeLoop(const BandwidthOptions& bw) {
+  INFERNET_ASSIGN_OR_RETURN(infernet::bench::ReadProbe probe,
+                            infernet::bench::ReadProbe::Create(bw));
+  std::printf("{\"name\":\"ready\"}\n");
+  std::fflush(stdout);
+  for (int c = std::getchar(); c != EOF; c = std::getchar()) {
+    if (c != '\n') continue;
+    PrintBandwidth("read_probe", bw, probe.Measure());
+  }
+  return Status::Ok();
+}
+
 Status Run(const Flags& flags) {
   const BandwidthOptions& bw = flags.bandwidth;
+  if (flags.probe_loop) return ProbeLoop(bw);
   if (!flags.skip_bandwidth) {
     INFERNET_ASSIGN_OR_RETURN(const Throughput read, MeasureReadBandwidth(bw));
     PrintBandwidth("read_bandwidth", bw, read);
@@ -119,8 +140,9 @@ Status Run(const Flags& flags) {
 constexpr const char* kUsage =
     "Usage: infernet_machine_limits [--threads=N] [--buffer_mib=N] [--repetitions=N]\n"
     "                               [--sgemm_n=N] [--sgemm_repetitions=N] [--skip_sgemm]\n"
-    "                               [--skip_bandwidth] [--skip_copy]\n"
-    "Prints the machine's read/copy bandwidth and OpenBLAS SGEMM rate as JSON lines.\n";
+    "                               [--skip_bandwidth] [--skip_copy] [--probe_loop]\n"
+    "Prints the machine's read/copy bandwidth and OpenBLAS SGEMM rate as JSON lines.\n"
+    "--probe_loop: one read-bandwidth line per line read on stdin, the buffer allocated once.\n";
 
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
