@@ -42,18 +42,28 @@ Result<std::unique_ptr<ReadProbeClient>> ReadProbeClient::Start(const std::strin
   close(in[0]);
   close(out[1]);
   std::unique_ptr<ReadProbeClient> client(new ReadProbeClient(pid, in[1], out[0]));
-  INFERNET_ASSIGN_OR_RETURN(const std::string ready, client->ReadLine());
-  if (ready.find("\"ready\"") == std::string::npos) {
-    return Status::Internal(program + " --probe_loop did not start: '" + ready + "'");
+  Result<std::string> ready = client->ReadLine();
+  if (!ready.ok()) {
+    close(client->to_child_);
+    client->to_child_ = -1;
+    int status = 0;
+    waitpid(client->pid_, &status, 0);
+    client->pid_ = -1;
+    const bool missing = WIFEXITED(status) && WEXITSTATUS(status) == 127;
+    return Status::Internal(program + " --probe_loop ended before its first reading" +
+                            (missing ? " (not found: build it or pass --limits-program)" : ""));
+  }
+  if (ready->find("\"ready\"") == std::string::npos) {
+    return Status::Internal(program + " --probe_loop did not start: '" + *ready + "'");
   }
   return client;
 }
 
 ReadProbeClient::~ReadProbeClient() {
-  close(to_child_);
+  if (to_child_ >= 0) close(to_child_);
   close(from_child_);
   int status = 0;
-  waitpid(pid_, &status, 0);
+  if (pid_ > 0) waitpid(pid_, &status, 0);
 }
 
 Result<std::string> ReadProbeClient::ReadLine() {
