@@ -232,6 +232,17 @@ double PrefillFlops(const gguf::GgufFile& file, const ModelConfig& c, int tokens
   return 2.0 * matmul_params * tokens + 2.0 * output_params + attention;
 }
 
+// `values` as a JSON array of numbers with two decimals.
+std::string JsonArray(const std::vector<double>& values) {
+  std::string json = "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%s%.2f", i ? "," : "", values[i]);
+    json += text;
+  }
+  return json + "]";
+}
+
 // Prints `value` as a JSON number, or null when the limits were not measured.
 std::string JsonNumber(bool measured, double value, const char* format) {
   if (!measured) return "null";
@@ -382,20 +393,10 @@ int Run(const Flags& flags) {
     }
     paired = *p;
   }
-  std::string readings_json = "[", segment_tok_s_json = "[";
-  for (size_t i = 0; i < readings.size(); ++i) {
-    char text[32];
-    std::snprintf(text, sizeof(text), "%s%.2f", i ? "," : "", readings[i]);
-    readings_json += text;
+  std::vector<double> segment_tok_s;
+  for (const DecodeSegment& segment : segments) {
+    segment_tok_s.push_back(segment.tokens / segment.seconds);
   }
-  for (size_t i = 0; i < segments.size(); ++i) {
-    char text[32];
-    std::snprintf(text, sizeof(text), "%s%.2f", i ? "," : "",
-                  segments[i].tokens / segments[i].seconds);
-    segment_tok_s_json += text;
-  }
-  readings_json += "]";
-  segment_tok_s_json += "]";
   const double read_gb = limits.read_best();
   const double sgemm = std::max(limits.sgemm_gflop_per_s, limits.sgemm_default_gflop_per_s);
   // The target is read against the paired readings (PairCeiling); the run's outer 1 GiB readings
@@ -439,7 +440,7 @@ int Run(const Flags& flags) {
       JsonNumber(m, limits.read_gb_per_s[1], "%.2f").c_str(), bytes_per_token,
       JsonNumber(m, ceiling_tps, "%.3f").c_str(), JsonNumber(m, decode_fraction, "%.4f").c_str(),
       m ? (decode_fraction >= 0.80 ? "true" : "false") : "null", segment_tokens,
-      m ? readings_json.c_str() : "null", segment_tok_s_json.c_str(),
+      m ? JsonArray(readings).c_str() : "null", JsonArray(segment_tok_s).c_str(),
       JsonNumber(m, outer_ceiling_tps, "%.3f").c_str(),
       JsonNumber(m, outer_fraction, "%.4f").c_str(), peak_rss, kv_bytes, rss_limit,
       peak_rss <= rss_limit ? "true" : "false", load_start, load_end);
