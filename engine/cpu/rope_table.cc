@@ -21,7 +21,8 @@ void RopeTable::Prepare(ThreadPool& pool, float freq_base, float freq_scale, int
     positions_.clear();
     values_.clear();
   }
-  if (freq_scale == freq_scale_ && values_.size() == pos.size() * 2 * static_cast<size_t>(half) &&
+  // positions_ and values_ change together (both cleared above when the width changes).
+  if (freq_scale == freq_scale_ &&
       std::equal(pos.begin(), pos.end(), positions_.begin(), positions_.end())) {
     return;
   }
