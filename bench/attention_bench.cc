@@ -3,9 +3,10 @@
 // layers so that each call reads its layer's keys and values from memory, as decode does.
 //
 // Usage: infernet_attention_bench [--threads=2] [--len=512] [--layers=48] [--heads=12]
-//                                 [--kv-heads=4] [--head-dim=64] [--min-seconds=1]
+//                                 [--kv-heads=4] [--head-dim=64] [--kv-type=f16|f32]
+//                                 [--min-seconds=1]
 // Each call attends one query row over `len` positions of the next layer in turn; GB/s counts the
-// keys and values read (2 x kv_heads x len x head_dim x 4 bytes). Prints one JSON line.
+// keys and values read (2 x kv_heads x len x head_dim x 2 or 4 bytes). Prints one JSON line.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -26,6 +27,7 @@ namespace {
 struct Flags {
   int64_t threads = 2, len = 512, layers = 48, heads = 12, kv_heads = 4, head_dim = 64;
   double min_seconds = 1.0;
+  infernet::TensorType kv_type = infernet::TensorType::kF16;
 };
 
 void Usage() {
@@ -33,7 +35,7 @@ void Usage() {
                "Usage: infernet_attention_bench [--threads=2] [--len=512] [--layers=48] "
                "[--heads=12]\n"
                "                                [--kv-heads=4] [--head-dim=64] "
-               "[--min-seconds=1]\n");
+               "[--kv-type=f16|f32] [--min-seconds=1]\n");
 }
 
 bool ParseFlags(int argc, char** argv, Flags& f) {
@@ -49,6 +51,15 @@ bool ParseFlags(int argc, char** argv, Flags& f) {
       return false;
     }
     const std::string name(arg.substr(2, eq - 2)), value(arg.substr(eq + 1));
+    if (name == "kv-type") {
+      if (value != "f16" && value != "f32") {
+        std::fprintf(stderr, "infernet_attention_bench: --kv-type wants f16 or f32, got '%s'\n",
+                     value.c_str());
+        return false;
+      }
+      f.kv_type = value == "f16" ? infernet::TensorType::kF16 : infernet::TensorType::kF32;
+      continue;
+    }
     char* end = nullptr;
     const double v = std::strtod(value.c_str(), &end);
     if (value.empty() || *end != '\0' || !(v > 0)) {
@@ -89,14 +100,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   cpu::ThreadPool pool(static_cast<int>(f.threads));
-  cpu::CpuKvCache cache(f.layers, 1, f.len, f.kv_heads, f.head_dim);
+  cpu::CpuKvCache cache(f.layers, 1, f.len, f.kv_heads, f.head_dim, f.kv_type);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> k(static_cast<size_t>(f.len * f.head_dim)), v(k.size());
   for (int64_t l = 0; l < f.layers; ++l) {
     for (int64_t h = 0; h < f.kv_heads; ++h) {
-      float* k = cache.k(l, 0, h, 0);
-      float* v = cache.v(l, 0, h, 0);
-      for (int64_t i = 0; i < f.len * f.head_dim; ++i) k[i] = dist(rng), v[i] = dist(rng);
+      for (size_t i = 0; i < k.size(); ++i) k[i] = dist(rng), v[i] = dist(rng);
+      cache.StoreK(l, 0, h, 0, f.len, k.data());
+      cache.StoreV(l, 0, h, 0, f.len, v.data());
     }
   }
   cpu::CpuTensor q(1, f.heads * f.head_dim), out(1, f.heads * f.head_dim);
@@ -118,19 +130,21 @@ int main(int argc, char** argv) {
     ++calls;
   }
   std::sort(per_call.begin(), per_call.end());
-  const double bytes = 2.0 * static_cast<double>(f.kv_heads * f.len * f.head_dim) * sizeof(float);
+  const double bytes = 2.0 * static_cast<double>(f.kv_heads * f.len * f.head_dim) *
+                       static_cast<double>(cache.element_bytes());
   const double median = per_call[per_call.size() / 2];
   double total = 0;
   for (double t : per_call) total += t;
   std::printf(
-      "{\"threads\":%lld,\"len\":%lld,\"layers\":%lld,\"heads\":%lld,\"kv_heads\":%lld,"
+      "{\"kv_type\":\"%s\",\"threads\":%lld,\"len\":%lld,\"layers\":%lld,\"heads\":%lld,\"kv_"
+      "heads\":%lld,"
       "\"head_dim\":%lld,\"calls\":%lld,\"median_us\":%.2f,\"mean_us\":%.2f,"
       "\"median_gb_s\":%.2f,\"mean_gb_s\":%.2f,\"checksum\":%.6g}\n",
-      static_cast<long long>(f.threads), static_cast<long long>(f.len),
-      static_cast<long long>(f.layers), static_cast<long long>(f.heads),
-      static_cast<long long>(f.kv_heads), static_cast<long long>(f.head_dim),
-      static_cast<long long>(calls), median * 1e6, total / static_cast<double>(calls) * 1e6,
-      bytes / median / 1e9, bytes * static_cast<double>(calls) / total / 1e9,
-      static_cast<double>(out.data()[0]));
+      std::string(TypeName(f.kv_type)).c_str(), static_cast<long long>(f.threads),
+      static_cast<long long>(f.len), static_cast<long long>(f.layers),
+      static_cast<long long>(f.heads), static_cast<long long>(f.kv_heads),
+      static_cast<long long>(f.head_dim), static_cast<long long>(calls), median * 1e6,
+      total / static_cast<double>(calls) * 1e6, bytes / median / 1e9,
+      bytes * static_cast<double>(calls) / total / 1e9, static_cast<double>(out.data()[0]));
   return 0;
 }

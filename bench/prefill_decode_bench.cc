@@ -57,6 +57,7 @@ struct Flags {
   int probe_repetitions = 10;
   bool skip_limits = false;
   std::string limits_program;  // empty: infernet_machine_limits beside this program
+  std::string kv_type = "f16";
 };
 
 struct ChildLimits {
@@ -283,6 +284,7 @@ int Run(const Flags& flags) {
   params.n_ctx = flags.prompt_tokens + flags.decode_tokens;
   params.n_threads = flags.threads;
   params.max_batch = flags.prompt_tokens;
+  params.kv_type = flags.kv_type == "f32" ? TensorType::kF32 : TensorType::kF16;
   auto ctx = Context::Create(**model, params);
   if (!ctx.ok()) {
     std::fprintf(stderr, "error: %s\n", ctx.status().ToString().c_str());
@@ -371,7 +373,8 @@ int Run(const Flags& flags) {
   const double rss_limit = (weight_bytes + kv_bytes) * 1.10;
 
   // Decode reads its weights plus, on average, the K and V of ~prompt + decode/2 positions.
-  const double kv_per_position = 2.0 * config.n_layer * config.n_head_kv * config.head_dim * 4.0;
+  const double kv_per_position = 2.0 * config.n_layer * config.n_head_kv * config.head_dim *
+                                 static_cast<double>(RowBytes(params.kv_type, 1));
   const double avg_positions = flags.prompt_tokens + (flags.decode_tokens + 1) / 2.0;
   const double bytes_per_token =
       static_cast<double>(WeightBytesPerToken(file, config.tied_embeddings)) +
@@ -418,7 +421,8 @@ int Run(const Flags& flags) {
   }
   std::printf(
       "{\"model\":\"%s\",\"type\":\"%s\",\"params\":%.0f,\"weight_bytes\":%.0f,\"threads\":%d,"
-      "\"prompt_tokens\":%d,\"decode_tokens\":%d,\"prefill_tok_s\":%.2f,\"prefill_gflop_s\":%.2f,"
+      "\"kv_type\":\"%s\",\"prompt_tokens\":%d,\"decode_tokens\":%d,\"prefill_tok_s\":%.2f,"
+      "\"prefill_gflop_s\":%.2f,"
       "\"sgemm_gflop_s\":%s,\"sgemm_kernel\":\"%s\",\"sgemm_default_gflop_s\":%s,"
       "\"sgemm_default_kernel\":\"%s\",\"prefill_fraction_of_sgemm\":%s,"
       "\"prefill_meets_target\":%s,\"decode_tok_s\":%.3f,\"read_gb_s\":%s,"
@@ -430,8 +434,8 @@ int Run(const Flags& flags) {
       "\"peak_rss_bytes\":%.0f,\"kv_cache_bytes\":%.0f,\"rss_limit_bytes\":%.0f,"
       "\"rss_within_limit\":%s,\"load_avg_start\":%.2f,\"load_avg_end\":%.2f}\n",
       flags.model.c_str(), types.c_str(), params_total, weight_bytes, flags.threads,
-      flags.prompt_tokens, flags.decode_tokens, prefill_tps, prefill_gflops,
-      JsonNumber(m, sgemm, "%.2f").c_str(), sgemm_kernel.c_str(),
+      std::string(TypeName(params.kv_type)).c_str(), flags.prompt_tokens, flags.decode_tokens,
+      prefill_tps, prefill_gflops, JsonNumber(m, sgemm, "%.2f").c_str(), sgemm_kernel.c_str(),
       JsonNumber(m, limits.sgemm_default_gflop_per_s, "%.2f").c_str(),
       limits.sgemm_default_kernel.c_str(), JsonNumber(m, prefill_fraction, "%.4f").c_str(),
       m ? (prefill_fraction >= 0.60 ? "true" : "false") : "null", decode_tps,
@@ -444,9 +448,9 @@ int Run(const Flags& flags) {
       JsonNumber(m, outer_ceiling_tps, "%.3f").c_str(),
       JsonNumber(m, outer_fraction, "%.4f").c_str(), peak_rss, kv_bytes, rss_limit,
       peak_rss <= rss_limit ? "true" : "false", load_start, load_end);
-  std::fprintf(stderr, "%s [%s, %.0fM params, %.0f MiB weights, load %.2f-%.2f]\n",
+  std::fprintf(stderr, "%s [%s, %.0fM params, %.0f MiB weights, %s KV cache, load %.2f-%.2f]\n",
                flags.model.c_str(), types.c_str(), params_total / 1e6, weight_bytes / (1 << 20),
-               load_start, load_end);
+               std::string(TypeName(params.kv_type)).c_str(), load_start, load_end);
   std::fprintf(stderr, "  prefill %8.1f tok/s  %6.1f GFLOP/s", prefill_tps, prefill_gflops);
   if (m) {
     std::fprintf(stderr, "  = %3.0f%% of SGEMM %.1f (%s; default %s %.1f)  target 60%%: %s",
@@ -504,6 +508,9 @@ int main(int argc, char** argv) {
   app.add_option("--probe-repetitions", flags.probe_repetitions,
                  "passes per paired reading (best is kept)")
       ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  app.add_option("--kv-type", flags.kv_type, "KV cache type: f16 or f32")
+      ->check(CLI::IsMember({"f16", "f32"}))
       ->capture_default_str();
   app.add_flag("--skip-limits", flags.skip_limits,
                "engine figures only: no bandwidth or SGEMM reference (ratios are null)");

@@ -14,6 +14,11 @@ void AddEngineFlags(CLI::App& command, EngineFlags& flags) {
       ->check(CLI::Range(1, 1 << 20));
   command.add_option("-b,--batch", flags.batch, "tokens per forward pass during prefill")
       ->check(CLI::Range(1, 8192));
+  command
+      .add_option("--kv-type", flags.kv_type,
+                  "KV cache storage: f16 (half the memory) or f32 (exact keys and values)")
+      ->check(CLI::IsMember({"f16", "f32"}))
+      ->capture_default_str();
 }
 
 Result<EngineSession> OpenEngineSession(const EngineFlags& flags, int n_seq) {
@@ -30,6 +35,7 @@ Result<EngineSession> OpenEngineSession(const EngineFlags& flags, int n_seq) {
   params.n_seq = n_seq;
   params.n_threads = flags.threads;
   params.max_batch = flags.batch;
+  params.kv_type = flags.kv_type == "f32" ? TensorType::kF32 : TensorType::kF16;
   INFERNET_ASSIGN_OR_RETURN(session.context, Context::Create(*session.model, params));
   return session;
 }

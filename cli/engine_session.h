@@ -18,9 +18,10 @@ struct EngineFlags {
   int threads = 0;  // 0 = all cores
   int ctx = 2048;
   int batch = 512;
+  std::string kv_type = "f16";  // KV cache storage: f16 or f32
 };
 
-// Adds --model (required), --threads, --ctx, --batch to `command`.
+// Adds --model (required), --threads, --ctx, --batch, --kv-type to `command`.
 void AddEngineFlags(CLI::App& command, EngineFlags& flags);
 
 struct EngineSession {

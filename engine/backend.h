@@ -60,11 +60,13 @@ class DeviceTensor {
 };
 
 // Keys and values of `n_layer` layers for `n_seq` sequences of up to `n_ctx` positions, each a
-// row of `kv_dim` = n_head_kv * head_dim values.
+// row of `kv_dim` = n_head_kv * head_dim values, stored as `type()`: F16 (values rounded to
+// nearest even when stored) or F32.
 class KvCache {
  public:
   virtual ~KvCache() = default;
   virtual uint64_t size_bytes() const = 0;
+  TensorType type() const { return type_; }
   int64_t n_layer() const { return n_layer_; }
   int64_t n_seq() const { return n_seq_; }
   int64_t n_ctx() const { return n_ctx_; }
@@ -73,16 +75,24 @@ class KvCache {
   int64_t kv_dim() const { return n_head_kv_ * head_dim_; }
 
  protected:
-  KvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim)
+  KvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim,
+          TensorType type)
       : n_layer_(n_layer),
         n_seq_(n_seq),
         n_ctx_(n_ctx),
         n_head_kv_(n_head_kv),
-        head_dim_(head_dim) {}
+        head_dim_(head_dim),
+        type_(type) {}
 
  private:
   int64_t n_layer_, n_seq_, n_ctx_, n_head_kv_, head_dim_;
+  TensorType type_;
 };
+
+// Whether `type` can store a KV cache (F16 or F32).
+inline bool IsKvCacheType(TensorType type) {
+  return type == TensorType::kF16 || type == TensorType::kF32;
+}
 
 // Where each row of a batch belongs: its sequence and its position in that sequence.
 // REQUIRES: seq.size() == pos.size().
@@ -120,9 +130,11 @@ class ComputeStream {
   virtual ~ComputeStream() = default;
 
   virtual std::unique_ptr<DeviceTensor> NewTensor(int64_t rows, int64_t cols) = 0;
-  // Keys and values of n_head_kv heads of head_dim elements per position.
+  // Keys and values of n_head_kv heads of head_dim elements per position, stored as `type`.
+  // REQUIRES: IsKvCacheType(type).
   virtual std::unique_ptr<KvCache> NewKvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx,
-                                              int64_t n_head_kv, int64_t head_dim) = 0;
+                                              int64_t n_head_kv, int64_t head_dim,
+                                              TensorType type) = 0;
 
   // dst rows 0..n-1 <- `src` (n * dst.cols() floats).
   virtual void CopyFromHost(const float* src, int64_t n, DeviceTensor& dst) = 0;

@@ -26,8 +26,11 @@ void CausalAttention(ThreadPool& pool, std::vector<std::vector<float>>& scores, 
   const int64_t group = params.n_head / params.n_head_kv;
   int64_t max_len = 0;
   for (int32_t p : slots.pos) max_len = std::max<int64_t>(max_len, p + 1);
-  // Per thread: max_len scores for each head of a group, then each head's 1 / sum.
-  const auto per_thread = static_cast<size_t>(group * (max_len + 1));
+  // Per thread: max_len scores for each head of a group, then each head's 1 / sum, then a block
+  // of K or V rows as floats for the F16 passes that convert first (float_vector.h).
+  const bool f16 = cache.type() == TensorType::kF16;
+  const int64_t block_floats = f16 ? kBlockRows * head_dim : 0;
+  const auto per_thread = static_cast<size_t>(group * (max_len + 1) + block_floats);
   scores.resize(static_cast<size_t>(pool.size()));
   for (auto& s : scores) {
     if (s.size() < per_thread) s.resize(per_thread);
@@ -39,19 +42,28 @@ void CausalAttention(ThreadPool& pool, std::vector<std::vector<float>>& scores, 
   pool.ParallelFor(items, min_items, [&](int64_t begin, int64_t end, int thread) {
     float* s = scores[static_cast<size_t>(thread)].data();
     float* inv_sum = s + group * max_len;
+    float* block = inv_sum + group;
     for (int64_t item = begin; item < end; ++item) {
       const int64_t i = item / params.n_head_kv;
       const int64_t g = item % params.n_head_kv;
       const int64_t seq = slots.seq[static_cast<size_t>(i)];
       const int64_t len = slots.pos[static_cast<size_t>(i)] + 1;
-      const float* k0 = cache.k(layer, seq, g, 0);
-      const float* v0 = cache.v(layer, seq, g, 0);
+      const uint8_t* k0 = cache.k(layer, seq, g, 0);
+      const uint8_t* v0 = cache.v(layer, seq, g, 0);
+      const size_t row_bytes = static_cast<size_t>(head_dim) * cache.element_bytes();
       const int64_t stride = head_dim;
       const float* q0 = q.row(i) + g * group * head_dim;  // the group's query heads, in turn
       float* o0 = out.row(i) + g * group * head_dim;
       for (int64_t j0 = 0; j0 < len; j0 += kBlockRows) {
         const int64_t rows = std::min(kBlockRows, len - j0);
-        DotF32RowsHeads(q0, group, k0 + j0 * stride, stride, rows, head_dim, s + j0, max_len);
+        const uint8_t* k = k0 + j0 * row_bytes;
+        if (f16) {
+          DotF16RowsHeads(q0, group, reinterpret_cast<const uint16_t*>(k), stride, rows, head_dim,
+                          s + j0, max_len, block);
+        } else {
+          DotF32RowsHeads(q0, group, reinterpret_cast<const float*>(k), stride, rows, head_dim,
+                          s + j0, max_len);
+        }
       }
       for (int64_t h = 0; h < group; ++h) {
         float* sh = s + h * max_len;
@@ -61,7 +73,14 @@ void CausalAttention(ThreadPool& pool, std::vector<std::vector<float>>& scores, 
       }
       for (int64_t j0 = 0; j0 < len; j0 += kBlockRows) {
         const int64_t rows = std::min(kBlockRows, len - j0);
-        AxpyF32RowsHeads(s + j0, max_len, group, v0 + j0 * stride, stride, rows, o0, head_dim);
+        const uint8_t* v = v0 + j0 * row_bytes;
+        if (f16) {
+          AxpyF16RowsHeads(s + j0, max_len, group, reinterpret_cast<const uint16_t*>(v), stride,
+                           rows, o0, head_dim, block);
+        } else {
+          AxpyF32RowsHeads(s + j0, max_len, group, reinterpret_cast<const float*>(v), stride, rows,
+                           o0, head_dim);
+        }
       }
       for (int64_t h = 0; h < group; ++h) {
         float* oh = o0 + h * head_dim;

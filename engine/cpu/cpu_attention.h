@@ -1,4 +1,4 @@
-// Causal multi-head attention with grouped KV heads over an F32 KV cache, on the CPU.
+// Causal multi-head attention with grouped KV heads over an F16 or F32 KV cache, on the CPU.
 #pragma once
 
 #include <vector>
@@ -9,8 +9,9 @@
 namespace infernet::cpu {
 
 // For each row i and query head h, over positions j = 0..pos[i] of sequence seq[i]:
-//   s_j = DotF32(q_h, k_j); m = ScaleAndMax(s, scale); e = ExpShiftedAndSum(s, m) (s_j becomes
-//   e^(s_j - m)); out_h = (sum_j s_j v_j by AxpyF32 in ascending j) * (1 / e).
+//   s_j = DotF32(q_h, k_j) (k_j, v_j: the cache's values as floats, exact conversions); m =
+//   ScaleAndMax(s, scale); e = ExpShiftedAndSum(s, m) (s_j becomes e^(s_j - m)); out_h = (sum_j s_j
+//   v_j by AxpyF32 in ascending j) * (1 / e).
 // Work is split over (row, KV head) pairs, each computed alone, so a row's result never depends
 // on the batch or the thread count. `scores` holds one buffer per thread (resized as needed).
 void CausalAttention(ThreadPool& pool, std::vector<std::vector<float>>& scores, const CpuTensor& q,

@@ -33,8 +33,9 @@ class CpuStream final : public ComputeStream {
     return std::make_unique<CpuTensor>(rows, cols);
   }
   std::unique_ptr<KvCache> NewKvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx,
-                                      int64_t n_head_kv, int64_t head_dim) override {
-    return std::make_unique<CpuKvCache>(n_layer, n_seq, n_ctx, n_head_kv, head_dim);
+                                      int64_t n_head_kv, int64_t head_dim,
+                                      TensorType type) override {
+    return std::make_unique<CpuKvCache>(n_layer, n_seq, n_ctx, n_head_kv, head_dim, type);
   }
 
   void CopyFromHost(const float* src, int64_t n, DeviceTensor& dst) override {
@@ -129,13 +130,12 @@ class CpuStream final : public ComputeStream {
                const TokenSlots& slots) override {
     CpuKvCache& c = AsCpu(cache);
     const int64_t head_dim = c.head_dim();
-    const size_t bytes = static_cast<size_t>(head_dim) * sizeof(float);
     for (int64_t i = 0; i < slots.size(); ++i) {
       const int32_t seq = slots.seq[static_cast<size_t>(i)];
       const int32_t pos = slots.pos[static_cast<size_t>(i)];
       for (int64_t h = 0; h < c.n_head_kv(); ++h) {
-        std::memcpy(c.k(layer, seq, h, pos), AsCpu(k).row(i) + h * head_dim, bytes);
-        std::memcpy(c.v(layer, seq, h, pos), AsCpu(v).row(i) + h * head_dim, bytes);
+        c.StoreK(layer, seq, h, pos, 1, AsCpu(k).row(i) + h * head_dim);
+        c.StoreV(layer, seq, h, pos, 1, AsCpu(v).row(i) + h * head_dim);
       }
     }
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/gguf/gguf_file.h"
+#include "engine/quant/float_convert.h"
 #include "engine/quant/quant.h"
 
 namespace infernet {
@@ -166,61 +167,69 @@ TEST_F(CpuBackendTest, RopeOrderingsPairDifferentElements) {
 }
 
 TEST_F(CpuBackendTest, AttentionWithGroupedKvHeadsMatchesReference) {
-  const AttentionParams p{4, 2, 8, 1.0f / std::sqrt(8.0f)};
-  const int64_t kv_dim = p.n_head_kv * p.head_dim, q_dim = p.n_head * p.head_dim;
-  const int64_t n_ctx = 6, layer = 1;
-  auto cache = stream_->NewKvCache(2, 2, n_ctx, p.n_head_kv, p.head_dim);
-  // Fill both sequences fully, in two StoreKv calls of different shapes.
-  const std::vector<int32_t> all_seq = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
-  const std::vector<int32_t> all_pos = {0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4};
-  const int64_t m = int64_t(all_pos.size());
-  auto kv_k = RandomFloats(m * kv_dim, 5, 2.0f);
-  auto kv_v = RandomFloats(m * kv_dim, 6);
-  auto k = Upload(*stream_, kv_k, m, kv_dim);
-  auto v = Upload(*stream_, kv_v, m, kv_dim);
-  stream_->StoreKv(*cache, layer, *k, *v, TokenSlots{all_seq, all_pos});
-
-  // Queries: sequence 1 at position 4, sequence 0 at 0 and 5.
-  const std::vector<int32_t> seq = {1, 0, 0};
-  const std::vector<int32_t> pos = {4, 0, 5};
-  const int64_t n = 3;
-  auto qv = RandomFloats(n * q_dim, 7, 2.0f);
-  auto q = Upload(*stream_, qv, n, q_dim);
-  auto out = stream_->NewTensor(n, q_dim);
-  stream_->Attention(*q, *cache, layer, TokenSlots{seq, pos}, p, *out);
-  auto got = Download(*stream_, *out, n);
-
-  auto row_of = [&](int32_t s, int32_t position) {
-    for (int64_t r = 0; r < m; ++r) {
-      if (all_seq[size_t(r)] == s && all_pos[size_t(r)] == position) return r;
-    }
-    return int64_t{-1};
-  };
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t h = 0; h < p.n_head; ++h) {
-      const int64_t g = h / (p.n_head / p.n_head_kv);
-      std::vector<double> w;
-      double max_w = -1e300;
-      for (int32_t j = 0; j <= pos[size_t(i)]; ++j) {
-        const int64_t r = row_of(seq[size_t(i)], j);
-        double dot = 0;
-        for (int64_t d = 0; d < p.head_dim; ++d) {
-          dot += double(qv[size_t(i * q_dim + h * p.head_dim + d)]) *
-                 kv_k[size_t(r * kv_dim + g * p.head_dim + d)];
-        }
-        w.push_back(dot * p.scale);
-        max_w = std::max(max_w, w.back());
+  // Both cache types: the reference reads keys and values as an F16 cache rounds them.
+  for (TensorType type : {TensorType::kF32, TensorType::kF16}) {
+    const AttentionParams p{4, 2, 8, 1.0f / std::sqrt(8.0f)};
+    const int64_t kv_dim = p.n_head_kv * p.head_dim, q_dim = p.n_head * p.head_dim;
+    const int64_t n_ctx = 6, layer = 1;
+    auto cache = stream_->NewKvCache(2, 2, n_ctx, p.n_head_kv, p.head_dim, type);
+    // Fill both sequences fully, in two StoreKv calls of different shapes.
+    const std::vector<int32_t> all_seq = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
+    const std::vector<int32_t> all_pos = {0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4};
+    const int64_t m = int64_t(all_pos.size());
+    auto kv_k = RandomFloats(m * kv_dim, 5, 2.0f);
+    auto kv_v = RandomFloats(m * kv_dim, 6);
+    auto k = Upload(*stream_, kv_k, m, kv_dim);
+    auto v = Upload(*stream_, kv_v, m, kv_dim);
+    stream_->StoreKv(*cache, layer, *k, *v, TokenSlots{all_seq, all_pos});
+    if (type == TensorType::kF16) {
+      for (auto* kv : {&kv_k, &kv_v}) {
+        for (float& f : *kv) f = quant::Fp16ToFloat(quant::FloatToFp16(f));
       }
-      double sum = 0;
-      for (double& x : w) sum += (x = std::exp(x - max_w));
-      for (int64_t d = 0; d < p.head_dim; ++d) {
-        double acc = 0;
+    }
+
+    // Queries: sequence 1 at position 4, sequence 0 at 0 and 5.
+    const std::vector<int32_t> seq = {1, 0, 0};
+    const std::vector<int32_t> pos = {4, 0, 5};
+    const int64_t n = 3;
+    auto qv = RandomFloats(n * q_dim, 7, 2.0f);
+    auto q = Upload(*stream_, qv, n, q_dim);
+    auto out = stream_->NewTensor(n, q_dim);
+    stream_->Attention(*q, *cache, layer, TokenSlots{seq, pos}, p, *out);
+    auto got = Download(*stream_, *out, n);
+
+    auto row_of = [&](int32_t s, int32_t position) {
+      for (int64_t r = 0; r < m; ++r) {
+        if (all_seq[size_t(r)] == s && all_pos[size_t(r)] == position) return r;
+      }
+      return int64_t{-1};
+    };
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t h = 0; h < p.n_head; ++h) {
+        const int64_t g = h / (p.n_head / p.n_head_kv);
+        std::vector<double> w;
+        double max_w = -1e300;
         for (int32_t j = 0; j <= pos[size_t(i)]; ++j) {
           const int64_t r = row_of(seq[size_t(i)], j);
-          acc += w[size_t(j)] / sum * kv_v[size_t(r * kv_dim + g * p.head_dim + d)];
+          double dot = 0;
+          for (int64_t d = 0; d < p.head_dim; ++d) {
+            dot += double(qv[size_t(i * q_dim + h * p.head_dim + d)]) *
+                   kv_k[size_t(r * kv_dim + g * p.head_dim + d)];
+          }
+          w.push_back(dot * p.scale);
+          max_w = std::max(max_w, w.back());
         }
-        EXPECT_NEAR(got[size_t(i * q_dim + h * p.head_dim + d)], acc, 1e-5)
-            << "token " << i << " head " << h << " dim " << d;
+        double sum = 0;
+        for (double& x : w) sum += (x = std::exp(x - max_w));
+        for (int64_t d = 0; d < p.head_dim; ++d) {
+          double acc = 0;
+          for (int32_t j = 0; j <= pos[size_t(i)]; ++j) {
+            const int64_t r = row_of(seq[size_t(i)], j);
+            acc += w[size_t(j)] / sum * kv_v[size_t(r * kv_dim + g * p.head_dim + d)];
+          }
+          EXPECT_NEAR(got[size_t(i * q_dim + h * p.head_dim + d)], acc, 1e-5)
+              << TypeName(type) << " token " << i << " head " << h << " dim " << d;
+        }
       }
     }
   }

@@ -50,41 +50,52 @@ class CpuTensor final : public DeviceTensor {
   PageBuffer data_;
 };
 
-// F32 keys and values, [layer][seq][kv head][pos][head_dim] each. F32 keeps attention exact with
-// respect to the projections and needs no conversion on the hot path; memory is 2x an F16 cache.
-// Each head's positions are contiguous, so attention streams them (with positions interleaved
-// across heads, a head's rows were head_dim floats every kv_dim: measured slower in decode).
+// Keys and values, [layer][seq][kv head][pos][head_dim] each, as F16 or F32 (KvCache::type()).
+// F16, the default, halves the bytes decode attention streams per position (at a 512-token
+// context the 100m test model's cache is as many bytes per token as a quarter of its Q4_K
+// weights) and its rounding is deterministic; F32 keeps attention exact with respect to the
+// projections. Each head's positions are contiguous, so attention streams them (with positions
+// interleaved across heads, a head's rows were head_dim floats every kv_dim: measured slower in
+// decode).
 class CpuKvCache final : public KvCache {
  public:
-  CpuKvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim)
-      : KvCache(n_layer, n_seq, n_ctx, n_head_kv, head_dim),
-        elements_(static_cast<size_t>(n_layer * n_seq * n_ctx * n_head_kv * head_dim)),
-        k_(std::make_unique_for_overwrite<float[]>(elements_)),
-        v_(std::make_unique_for_overwrite<float[]>(elements_)) {}
+  // REQUIRES: IsKvCacheType(type).
+  CpuKvCache(int64_t n_layer, int64_t n_seq, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim,
+             TensorType type);
 
-  uint64_t size_bytes() const override { return 2 * elements_ * sizeof(float); }
-  size_t offset(int64_t layer, int64_t seq, int64_t head, int64_t pos) const {
-    return static_cast<size_t>((((layer * n_seq() + seq) * n_head_kv() + head) * n_ctx() + pos) *
-                               head_dim());
-  }
-  // Position `pos` of KV head `head`; positions follow each other head_dim() floats apart.
-  float* k(int64_t layer, int64_t seq, int64_t head, int64_t pos) {
+  uint64_t size_bytes() const override { return 2 * elements_ * element_bytes_; }
+  size_t element_bytes() const { return element_bytes_; }
+
+  // Position `pos` of KV head `head`, in type(); positions follow each other head_dim() elements
+  // apart.
+  const uint8_t* k(int64_t layer, int64_t seq, int64_t head, int64_t pos) const {
     return k_.get() + offset(layer, seq, head, pos);
   }
-  float* v(int64_t layer, int64_t seq, int64_t head, int64_t pos) {
+  const uint8_t* v(int64_t layer, int64_t seq, int64_t head, int64_t pos) const {
     return v_.get() + offset(layer, seq, head, pos);
   }
-  const float* k(int64_t layer, int64_t seq, int64_t head, int64_t pos) const {
-    return k_.get() + offset(layer, seq, head, pos);
+  // Stores `count` positions from `pos` (count * head_dim() floats), rounded to type().
+  void StoreK(int64_t layer, int64_t seq, int64_t head, int64_t pos, int64_t count,
+              const float* src) {
+    Store(src, count, k_.get() + offset(layer, seq, head, pos));
   }
-  const float* v(int64_t layer, int64_t seq, int64_t head, int64_t pos) const {
-    return v_.get() + offset(layer, seq, head, pos);
+  void StoreV(int64_t layer, int64_t seq, int64_t head, int64_t pos, int64_t count,
+              const float* src) {
+    Store(src, count, v_.get() + offset(layer, seq, head, pos));
   }
 
  private:
+  size_t offset(int64_t layer, int64_t seq, int64_t head, int64_t pos) const {
+    return static_cast<size_t>((((layer * n_seq() + seq) * n_head_kv() + head) * n_ctx() + pos) *
+                               head_dim()) *
+           element_bytes_;
+  }
+  void Store(const float* src, int64_t count, uint8_t* dst);
+
+  size_t element_bytes_;
   size_t elements_;
-  std::unique_ptr<float[]> k_;
-  std::unique_ptr<float[]> v_;
+  std::unique_ptr<uint8_t[]> k_;
+  std::unique_ptr<uint8_t[]> v_;
 };
 
 inline const CpuWeight& AsCpu(const DeviceWeight& w) { return static_cast<const CpuWeight&>(w); }

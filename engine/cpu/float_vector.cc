@@ -8,6 +8,8 @@
 
 #include <algorithm>
 
+#include "engine/quant/float_convert.h"
+
 namespace infernet::cpu {
 namespace {
 
@@ -21,14 +23,16 @@ float FinishDot(float* lanes, const float* a, const float* b, int64_t from, int6
 // FinishDot for 8 lane sums in a register: the same additions in the same order. With no tail
 // left (i == n) they stay in registers: (l0+l4, l1+l5, l2+l6, l3+l7), then s0 = (l0+l4)+(l2+l6)
 // and s1 = (l1+l5)+(l3+l7), then s0 + s1.
+__attribute__((target("avx2"))) inline float FinishDotNoTailAvx2(__m256 acc) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
 __attribute__((target("avx2"))) float FinishDotAvx2(__m256 acc, const float* a, const float* b,
                                                     int64_t i, int64_t n) {
-  if (i == n) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-  }
+  if (i == n) return FinishDotNoTailAvx2(acc);
   alignas(32) float lanes[8];
   _mm256_store_ps(lanes, acc);
   return FinishDot(lanes, a, b, i, n);
@@ -160,21 +164,28 @@ __attribute__((target("avx2"))) void AxpyF32RowsAvx2(const float* alpha, const f
 // head of the group on it runs, rather than the first head paying for the load and the others
 // running from L1 with the memory idle. Each (head, row) sum sees the same operations in the
 // same order as DotF32 / AxpyF32, so the results are the same bits.
-#define INFERNET_AVX512VL __attribute__((target("avx2,fma,avx512f,avx512vl")))
+#define INFERNET_AVX512VL __attribute__((target("avx2,fma,f16c,avx512f,avx512vl")))
+
+// Eight elements of a row as floats: F32 rows (float) as they are, F16 rows (uint16_t half bits)
+// converted exactly, so a kernel over either does the same arithmetic on the same values.
+INFERNET_AVX512VL inline __m256 LoadRow8(const float* p) { return _mm256_loadu_ps(p); }
+INFERNET_AVX512VL inline __m256 LoadRow8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
 
 // Keys and values stream from memory with a stride between rows, one short run per KV head and
 // layer, which the hardware prefetchers pick up late: prefetching rows kPrefetchAheadBytes ahead
 // into L2, as the matrix kernels do, measured 1.05-1.5x decode-attention GB/s on Zen 4
 // (bench/attention_bench.cc). Prefetches never fault, so addresses past the cache are harmless.
-inline void PrefetchRows(const float* first, int64_t stride, int rows) {
+template <class T>
+inline void PrefetchRows(const T* first, int64_t stride, int rows) {
   quant::internal::PrefetchAhead<quant::internal::PrefetchLevel::kL2>(
-      first, static_cast<size_t>(stride * rows) * sizeof(float),
-      quant::internal::kPrefetchAheadBytes);
+      first, static_cast<size_t>(stride * rows) * sizeof(T), quant::internal::kPrefetchAheadBytes);
 }
 
-// Dot products of H heads (a + h * n) with R rows; n % 8 == 0.
-template <int H, int R>
-INFERNET_AVX512VL void DotRowsHeadsTile(const float* a, const float* b, int64_t stride, int64_t n,
+// Dot products of H heads (a + h * n) with R rows of T; n % 8 == 0.
+template <int H, int R, class T>
+INFERNET_AVX512VL void DotRowsHeadsTile(const float* a, const T* b, int64_t stride, int64_t n,
                                         float* out, int64_t out_stride) {
   __m256 acc[H][R];
 #pragma GCC unroll 4
@@ -188,7 +199,7 @@ INFERNET_AVX512VL void DotRowsHeadsTile(const float* a, const float* b, int64_t 
     for (int h = 0; h < H; ++h) va[h] = _mm256_loadu_ps(a + h * n + i);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const __m256 vb = _mm256_loadu_ps(b + r * stride + i);
+      const __m256 vb = LoadRow8(b + r * stride + i);
 #pragma GCC unroll 4
       for (int h = 0; h < H; ++h) acc[h][r] = _mm256_add_ps(acc[h][r], _mm256_mul_ps(va[h], vb));
     }
@@ -199,32 +210,32 @@ INFERNET_AVX512VL void DotRowsHeadsTile(const float* a, const float* b, int64_t 
       FinishDots8Avx2(acc[h], out + h * out_stride);
     } else {
 #pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) out[h * out_stride + r] = FinishDotAvx2(acc[h][r], a, b, n, n);
+      for (int r = 0; r < R; ++r) out[h * out_stride + r] = FinishDotNoTailAvx2(acc[h][r]);
     }
   }
 }
 
 // All rows for H heads: 8-row tiles while H * 8 accumulators fit beside the H query chunks,
 // else 4-row tiles; the last rows % tile one at a time.
-template <int H>
-INFERNET_AVX512VL void DotRowsHeads(const float* a, const float* b, int64_t stride, int64_t rows,
+template <int H, class T>
+INFERNET_AVX512VL void DotRowsHeads(const float* a, const T* b, int64_t stride, int64_t rows,
                                     int64_t n, float* out, int64_t out_stride) {
   constexpr int kTile = H <= 3 ? 8 : 4;
   int64_t r = 0;
   for (; r + kTile <= rows; r += kTile) {
     PrefetchRows(b + r * stride, stride, kTile);
-    DotRowsHeadsTile<H, kTile>(a, b + r * stride, stride, n, out + r, out_stride);
+    DotRowsHeadsTile<H, kTile, T>(a, b + r * stride, stride, n, out + r, out_stride);
   }
   for (; r < rows; ++r) {
     PrefetchRows(b + r * stride, stride, 1);
-    DotRowsHeadsTile<H, 1>(a, b + r * stride, stride, n, out + r, out_stride);
+    DotRowsHeadsTile<H, 1, T>(a, b + r * stride, stride, n, out + r, out_stride);
   }
 }
 
 // y[h] (y + h * n) += alpha[h * alpha_stride + r] * row r, rows in ascending order, for H heads
 // and U 8-float chunks of columns from `col`: the H x U sums stay in registers across rows.
-template <int H, int U>
-INFERNET_AVX512VL void AxpyRowsHeadsChunk(const float* alpha, int64_t alpha_stride, const float* x,
+template <int H, int U, class T>
+INFERNET_AVX512VL void AxpyRowsHeadsChunk(const float* alpha, int64_t alpha_stride, const T* x,
                                           int64_t stride, int64_t rows, float* y, int64_t n,
                                           int64_t col, bool prefetch) {
   __m256 vy[H][U];
@@ -238,10 +249,10 @@ INFERNET_AVX512VL void AxpyRowsHeadsChunk(const float* alpha, int64_t alpha_stri
     __m256 va[H];
 #pragma GCC unroll 4
     for (int h = 0; h < H; ++h) va[h] = _mm256_set1_ps(alpha[h * alpha_stride + r]);
-    const float* xr = x + r * stride + col;
+    const T* xr = x + r * stride + col;
 #pragma GCC unroll 8
     for (int u = 0; u < U; ++u) {
-      const __m256 vx = _mm256_loadu_ps(xr + 8 * u);
+      const __m256 vx = LoadRow8(xr + 8 * u);
 #pragma GCC unroll 4
       for (int h = 0; h < H; ++h) vy[h][u] = _mm256_add_ps(vy[h][u], _mm256_mul_ps(va[h], vx));
     }
@@ -255,17 +266,17 @@ INFERNET_AVX512VL void AxpyRowsHeadsChunk(const float* alpha, int64_t alpha_stri
 
 // All columns (n % 8 == 0) for H heads, 24 / H chunks at a time (at most 8): the rows of a
 // call (attention passes 64) stay in L1 between column passes.
-template <int H>
-INFERNET_AVX512VL void AxpyRowsHeads(const float* alpha, int64_t alpha_stride, const float* x,
+template <int H, class T>
+INFERNET_AVX512VL void AxpyRowsHeads(const float* alpha, int64_t alpha_stride, const T* x,
                                      int64_t stride, int64_t rows, float* y, int64_t n) {
   constexpr int kChunks = std::min(8, 24 / H);
   // The first pass over the rows (col == 0) prefetches them; later passes find them in L1.
   int64_t col = 0;
   for (; col + 8 * kChunks <= n; col += 8 * kChunks) {
-    AxpyRowsHeadsChunk<H, kChunks>(alpha, alpha_stride, x, stride, rows, y, n, col, col == 0);
+    AxpyRowsHeadsChunk<H, kChunks, T>(alpha, alpha_stride, x, stride, rows, y, n, col, col == 0);
   }
   for (; col < n; col += 8) {
-    AxpyRowsHeadsChunk<H, 1>(alpha, alpha_stride, x, stride, rows, y, n, col, col == 0);
+    AxpyRowsHeadsChunk<H, 1, T>(alpha, alpha_stride, x, stride, rows, y, n, col, col == 0);
   }
 }
 
@@ -273,14 +284,17 @@ inline const bool kHasAvx512Vl =
     __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
 
 // The head-group kernels by number of heads (2-4; one head goes through DotF32Rows/AxpyF32Rows).
-using DotRowsHeadsFn = void (*)(const float*, const float*, int64_t, int64_t, int64_t, float*,
-                                int64_t);
-using AxpyRowsHeadsFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*,
+template <class T>
+using DotRowsHeadsFn = void (*)(const float*, const T*, int64_t, int64_t, int64_t, float*, int64_t);
+template <class T>
+using AxpyRowsHeadsFn = void (*)(const float*, int64_t, const T*, int64_t, int64_t, float*,
                                  int64_t);
-constexpr DotRowsHeadsFn kDotRowsHeads[] = {nullptr, nullptr, DotRowsHeads<2>, DotRowsHeads<3>,
-                                            DotRowsHeads<4>};
-constexpr AxpyRowsHeadsFn kAxpyRowsHeads[] = {nullptr, nullptr, AxpyRowsHeads<2>, AxpyRowsHeads<3>,
-                                              AxpyRowsHeads<4>};
+template <class T>
+constexpr DotRowsHeadsFn<T> kDotRowsHeads[] = {nullptr, nullptr, DotRowsHeads<2, T>,
+                                               DotRowsHeads<3, T>, DotRowsHeads<4, T>};
+template <class T>
+constexpr AxpyRowsHeadsFn<T> kAxpyRowsHeads[] = {nullptr, nullptr, AxpyRowsHeads<2, T>,
+                                                 AxpyRowsHeads<3, T>, AxpyRowsHeads<4, T>};
 
 #endif
 
@@ -367,7 +381,7 @@ void DotF32RowsHeads(const float* a, int64_t heads, const float* b, int64_t stri
       heads, n,
       [&]([[maybe_unused]] int64_t h0, [[maybe_unused]] int64_t h) {
 #if defined(__x86_64__)
-        kDotRowsHeads[h](a + h0 * n, b, stride, rows, n, out + h0 * out_stride, out_stride);
+        kDotRowsHeads<float>[h](a + h0 * n, b, stride, rows, n, out + h0 * out_stride, out_stride);
 #endif
       },
       [&](int64_t k) { DotF32Rows(a + k * n, b, stride, rows, n, out + k * out_stride); });
@@ -379,10 +393,56 @@ void AxpyF32RowsHeads(const float* alpha, int64_t alpha_stride, int64_t heads, c
       heads, n,
       [&]([[maybe_unused]] int64_t h0, [[maybe_unused]] int64_t h) {
 #if defined(__x86_64__)
-        kAxpyRowsHeads[h](alpha + h0 * alpha_stride, alpha_stride, x, stride, rows, y + h0 * n, n);
+        kAxpyRowsHeads<float>[h](alpha + h0 * alpha_stride, alpha_stride, x, stride, rows,
+                                 y + h0 * n, n);
 #endif
       },
       [&](int64_t k) { AxpyF32Rows(alpha + k * alpha_stride, x, stride, rows, y + k * n, n); });
+}
+
+namespace {
+
+// Rows of F16 as floats in `buffer` (rows * n, packed), for the passes that have no F16 kernel.
+const float* ConvertRows(const uint16_t* b, int64_t stride, int64_t rows, int64_t n,
+                         float* buffer) {
+  for (int64_t r = 0; r < rows; ++r) quant::Fp16ToFloatRow(b + r * stride, buffer + r * n, n);
+  return buffer;
+}
+
+}  // namespace
+
+void DotF16RowsHeads(const float* a, int64_t heads, const uint16_t* b, int64_t stride, int64_t rows,
+                     int64_t n, float* out, int64_t out_stride, float* buffer) {
+  const float* converted = nullptr;
+  ForHeadPasses(
+      heads, n,
+      [&]([[maybe_unused]] int64_t h0, [[maybe_unused]] int64_t h) {
+#if defined(__x86_64__)
+        kDotRowsHeads<uint16_t>[h](a + h0 * n, b, stride, rows, n, out + h0 * out_stride,
+                                   out_stride);
+#endif
+      },
+      [&](int64_t k) {
+        if (converted == nullptr) converted = ConvertRows(b, stride, rows, n, buffer);
+        DotF32Rows(a + k * n, converted, n, rows, n, out + k * out_stride);
+      });
+}
+
+void AxpyF16RowsHeads(const float* alpha, int64_t alpha_stride, int64_t heads, const uint16_t* x,
+                      int64_t stride, int64_t rows, float* y, int64_t n, float* buffer) {
+  const float* converted = nullptr;
+  ForHeadPasses(
+      heads, n,
+      [&]([[maybe_unused]] int64_t h0, [[maybe_unused]] int64_t h) {
+#if defined(__x86_64__)
+        kAxpyRowsHeads<uint16_t>[h](alpha + h0 * alpha_stride, alpha_stride, x, stride, rows,
+                                    y + h0 * n, n);
+#endif
+      },
+      [&](int64_t k) {
+        if (converted == nullptr) converted = ConvertRows(x, stride, rows, n, buffer);
+        AxpyF32Rows(alpha + k * alpha_stride, converted, n, rows, y + k * n, n);
+      });
 }
 
 }  // namespace infernet::cpu

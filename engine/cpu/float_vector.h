@@ -42,6 +42,14 @@ void DotF32RowsHeads(const float* a, int64_t heads, const float* b, int64_t stri
 void AxpyF32RowsHeads(const float* alpha, int64_t alpha_stride, int64_t heads, const float* x,
                       int64_t stride, int64_t rows, float* y, int64_t n);
 
+// DotF32RowsHeads and AxpyF32RowsHeads over rows stored as F16 (IEEE half bits), bit for bit
+// equal to converting the rows to floats (exact) and calling those. Passes without an F16 kernel
+// (one head, no AVX-512, n % 8 != 0) convert the rows into `buffer` (rows * n floats) first.
+void DotF16RowsHeads(const float* a, int64_t heads, const uint16_t* b, int64_t stride, int64_t rows,
+                     int64_t n, float* out, int64_t out_stride, float* buffer);
+void AxpyF16RowsHeads(const float* alpha, int64_t alpha_stride, int64_t heads, const uint16_t* x,
+                      int64_t stride, int64_t rows, float* y, int64_t n, float* buffer);
+
 // Portable twins, exposed for tests.
 float DotF32Scalar(const float* a, const float* b, int64_t n);
 void AxpyF32Scalar(float alpha, const float* x, float* y, int64_t n);

@@ -7,6 +7,8 @@
 #include <random>
 #include <vector>
 
+#include "engine/quant/float_convert.h"
+
 namespace infernet::cpu {
 namespace {
 
@@ -105,6 +107,43 @@ TEST(FloatVectorTest, HeadGroupVariantsEqualOneHeadAtATimeBitForBit) {
         }
         EXPECT_EQ(std::memcmp(y_together.data(), y_each.data(), y_each.size() * sizeof(float)), 0)
             << "n " << n << " heads " << heads << " rows " << rows;
+      }
+    }
+  }
+}
+
+// The F16-row variants (attention over an F16 KV cache) equal the F32 ones on the rows converted
+// to floats, through the F16 kernels and through the passes that convert into the buffer first
+// (one head, n % 8 != 0), with strided rows.
+TEST(FloatVectorTest, F16RowVariantsEqualTheF32OnesOnConvertedRowsBitForBit) {
+  for (int64_t n : {8, 12, 64}) {
+    for (int64_t heads : {1, 3, 4, 5}) {
+      for (int64_t rows : {1, 13, 64}) {
+        const int64_t stride = n + 8;
+        const int64_t out_stride = rows + 3;
+        auto q = RandomVector(heads * n, 13);
+        auto source = RandomVector(rows * stride, 14);
+        std::vector<uint16_t> k16(source.size());
+        quant::FloatToFp16Row(source.data(), k16.data(), static_cast<int64_t>(source.size()));
+        std::vector<float> k32(source.size());
+        quant::Fp16ToFloatRow(k16.data(), k32.data(), static_cast<int64_t>(k16.size()));
+        std::vector<float> buffer(static_cast<size_t>(rows * n));
+
+        std::vector<float> from16(static_cast<size_t>(heads * out_stride), -1.0f), from32 = from16;
+        DotF16RowsHeads(q.data(), heads, k16.data(), stride, rows, n, from16.data(), out_stride,
+                        buffer.data());
+        DotF32RowsHeads(q.data(), heads, k32.data(), stride, rows, n, from32.data(), out_stride);
+        EXPECT_EQ(std::memcmp(from16.data(), from32.data(), from16.size() * sizeof(float)), 0)
+            << "dot: n " << n << " heads " << heads << " rows " << rows;
+
+        auto alpha = RandomVector(heads * out_stride, 15);
+        auto y16 = RandomVector(heads * n, 16);
+        auto y32 = y16;
+        AxpyF16RowsHeads(alpha.data(), out_stride, heads, k16.data(), stride, rows, y16.data(), n,
+                         buffer.data());
+        AxpyF32RowsHeads(alpha.data(), out_stride, heads, k32.data(), stride, rows, y32.data(), n);
+        EXPECT_EQ(std::memcmp(y16.data(), y32.data(), y16.size() * sizeof(float)), 0)
+            << "axpy: n " << n << " heads " << heads << " rows " << rows;
       }
     }
   }

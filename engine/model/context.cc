@@ -69,6 +69,10 @@ Result<std::unique_ptr<Context>> Context::Create(const Model& model, const Conte
   if (params.n_seq < 1) return Status::InvalidArgument("n_seq must be at least 1");
   if (params.max_batch < 1) return Status::InvalidArgument("max_batch must be at least 1");
   if (params.n_threads < 0) return Status::InvalidArgument("n_threads must not be negative");
+  if (!IsKvCacheType(params.kv_type)) {
+    return Status::InvalidArgument("KV cache type " + std::string(TypeName(params.kv_type)) +
+                                   " is not supported (expected F16 or F32)");
+  }
 
   auto impl = std::make_unique<Impl>();
   impl->model = &model;
@@ -81,8 +85,8 @@ Result<std::unique_ptr<Context>> Context::Create(const Model& model, const Conte
 
   Impl& m = *impl;
   m.stream = model.backend().CreateStream(params.n_threads);
-  m.cache =
-      m.stream->NewKvCache(c.n_layer, m.params.n_seq, m.params.n_ctx, c.n_head_kv, c.head_dim);
+  m.cache = m.stream->NewKvCache(c.n_layer, m.params.n_seq, m.params.n_ctx, c.n_head_kv, c.head_dim,
+                                 m.params.kv_type);
   m.seq_len.assign(static_cast<size_t>(m.params.n_seq), 0);
   for (auto* v : {&m.tokens, &m.seqs, &m.positions, &m.output_rows}) {
     v->reserve(static_cast<size_t>(b));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "engine/tensor_type.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace infernet {
@@ -25,6 +26,9 @@ struct ContextParams {
   int32_t n_seq = 1;        // independent sequences
   int32_t n_threads = 0;    // 0 = hardware concurrency
   int32_t max_batch = 512;  // tokens per forward pass; longer inputs are split by callers
+  // How the KV cache stores keys and values: F16 (half the memory and the bytes attention reads)
+  // or F32. Outputs depend on it, so nodes that must agree on bits use the same type.
+  TensorType kv_type = TensorType::kF16;
 };
 
 struct BatchEntry {

@@ -68,6 +68,7 @@ TEST_P(ForwardReferenceSweep, LongPromptOnAWiderDeeperModel) {
   ContextParams params;
   params.n_ctx = 128;
   params.max_batch = 32;
+  params.kv_type = TensorType::kF32;  // the arithmetic alone (F16 caches: forward_reference_test)
   auto ctx = Context::Create(*loaded->model, params);
   ASSERT_TRUE(ctx.ok());
   std::vector<float> logits;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <vector>
 
 namespace infernet::quant {
 namespace {
@@ -72,6 +73,51 @@ TEST(Fp16, RandomFloatsRoundToNearestEven) {
       }
     }
   }
+}
+
+// The row conversions (F16C on x86-64) give the scalar functions' bits for every half, and for
+// floats of every class: random bit patterns (NaNs, infinities, subnormals), ties and overflow.
+TEST(Fp16, RowConversionsMatchTheScalarFunctions) {
+  std::vector<uint16_t> halves(65536 + 5);  // + 5: a tail shorter than a vector
+  for (size_t i = 0; i < halves.size(); ++i) halves[i] = static_cast<uint16_t>(i * 40503u);
+  std::vector<float> floats(halves.size());
+  Fp16ToFloatRow(halves.data(), floats.data(), static_cast<int64_t>(halves.size()));
+  for (size_t i = 0; i < halves.size(); ++i) {
+    ASSERT_EQ(std::bit_cast<uint32_t>(floats[i]), std::bit_cast<uint32_t>(Fp16ToFloat(halves[i])))
+        << "half " << halves[i];
+  }
+
+  std::mt19937 rng(2);
+  std::vector<float> src(200003);
+  for (size_t i = 0; i < src.size(); ++i) {
+    const auto bits = static_cast<uint32_t>(rng());
+    switch (i % 4) {
+      case 0:  // any pattern
+        src[i] = std::bit_cast<float>(bits);
+        break;
+      case 1:  // around the half range and its subnormals
+        src[i] =
+            std::ldexp(static_cast<float>(bits % 8192), static_cast<int>(bits >> 24) % 48 - 38);
+        break;
+      case 2:  // exact ties between two halves
+        src[i] = Fp16ToFloat(static_cast<uint16_t>(bits)) +
+                 std::ldexp(1.0f, -11) * Fp16ToFloat(static_cast<uint16_t>(bits)) *
+                     ((bits >> 16) % 2 ? 1.0f : 0.0f);
+        break;
+      default:  // near the largest half
+        src[i] = std::bit_cast<float>(0x477fe000u + bits % 0x4000u) * ((bits >> 31) ? -1.0f : 1.0f);
+    }
+  }
+  std::vector<uint16_t> dst(src.size());
+  FloatToFp16Row(src.data(), dst.data(), static_cast<int64_t>(src.size()));
+  for (size_t i = 0; i < src.size(); ++i) {
+    ASSERT_EQ(dst[i], FloatToFp16(src[i])) << "float bits " << std::bit_cast<uint32_t>(src[i]);
+  }
+}
+
+TEST(Fp16, NaNsDecodeQuiet) {
+  EXPECT_EQ(std::bit_cast<uint32_t>(Fp16ToFloat(0x7c01)), 0x7fc02000u);  // signalling payload 1
+  EXPECT_EQ(std::bit_cast<uint32_t>(Fp16ToFloat(0xfe00)), 0xffc00000u);
 }
 
 TEST(Bf16, EveryBf16RoundTripsExactly) {

@@ -101,7 +101,7 @@ void QuantizeRow(TensorType type, const float* src, void* dst, int64_t n) {
       std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
       return;
     case TensorType::kF16:
-      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[i] = FloatToFp16(src[i]);
+      FloatToFp16Row(src, static_cast<uint16_t*>(dst), n);
       return;
     case TensorType::kBF16:
       for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[i] = FloatToBf16(src[i]);
@@ -130,7 +130,7 @@ void DequantizeRow(TensorType type, const void* src, float* dst, int64_t n) {
       std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
       return;
     case TensorType::kF16:
-      for (int64_t i = 0; i < n; ++i) dst[i] = Fp16ToFloat(static_cast<const uint16_t*>(src)[i]);
+      Fp16ToFloatRow(static_cast<const uint16_t*>(src), dst, n);
       return;
     case TensorType::kBF16:
       for (int64_t i = 0; i < n; ++i) dst[i] = Bf16ToFloat(static_cast<const uint16_t*>(src)[i]);

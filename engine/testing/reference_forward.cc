@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/gguf/gguf_file.h"
+#include "engine/quant/float_convert.h"
 #include "engine/quant/quant.h"
 
 namespace infernet {
@@ -194,6 +195,11 @@ ReferenceOutput ReferenceModel::Forward(std::span<const TokenId> tokens,
       AddBias(v[t], layer.bv);
       ApplyRope(q[t], c, c.n_head, t);
       ApplyRope(k[t], c, c.n_head_kv, t);
+      if (options.emulate_fp16_kv_cache) {
+        for (auto* kv : {&k[t], &v[t]}) {
+          for (double& e : *kv) e = quant::Fp16ToFloat(quant::FloatToFp16(static_cast<float>(e)));
+        }
+      }
     }
     for (int64_t t = 0; t < n; ++t) {
       Vector attn(static_cast<size_t>(c.n_head * c.head_dim), 0.0);

@@ -33,6 +33,8 @@ struct ReferenceOptions {
   // for that weight type (quant::ActivationType: Q8_0 or Q8_K for quantized weights), so that the
   // only remaining difference to the engine is float32 arithmetic. Off: exact activations.
   bool emulate_activation_quantization = false;
+  // Rounds each key (after RoPE) and value to the nearest F16, as an F16 KV cache stores them.
+  bool emulate_fp16_kv_cache = false;
 };
 
 class ReferenceModel {
