@@ -282,6 +282,11 @@ const Value* GgufFile::Find(std::string_view key) const {
   return it == metadata_index_.end() ? nullptr : &metadata_[it->second].second;
 }
 
+void GgufFile::ReleaseArrayElements(std::string_view key) {
+  auto it = metadata_index_.find(key);
+  if (it != metadata_index_.end()) metadata_[it->second].second.ReleaseArrayElements();
+}
+
 namespace {
 
 template <class T>

@@ -60,6 +60,9 @@ class GgufFile {
   // Metadata in file order; keys are unique (duplicates are rejected as CORRUPT).
   const std::vector<std::pair<std::string, Value>>& metadata() const { return metadata_; }
   const Value* Find(std::string_view key) const;
+  // Frees the elements of array `key` (see Value::ReleaseArrayElements) for an owner that has
+  // taken what it needs from them; no-op when absent.
+  void ReleaseArrayElements(std::string_view key);
   // Typed look-ups: NOT_FOUND when absent, INVALID_ARGUMENT on a type mismatch; the key is named.
   Result<uint64_t> GetUint(std::string_view key) const;
   Result<double> GetFloat(std::string_view key) const;

@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 namespace infernet::gguf {
 namespace {
@@ -112,6 +114,20 @@ size_t Value::array_size() const {
   if (const auto* i = std::get_if<std::vector<int64_t>>(&storage_)) return i->size();
   if (const auto* i = std::get_if<std::vector<int32_t>>(&storage_)) return i->size();
   return 0;
+}
+
+void Value::ReleaseArrayElements() {
+  if (type_ != ValueType::kArray) return;
+  std::visit(
+      [](auto& elements) {
+        using T = std::decay_t<decltype(elements)>;
+        if constexpr (std::is_same_v<T, PackedStrings> || std::is_same_v<T, std::vector<float>> ||
+                      std::is_same_v<T, std::vector<int64_t>> ||
+                      std::is_same_v<T, std::vector<int32_t>>) {
+          elements = T();
+        }
+      },
+      storage_);
 }
 
 Result<uint64_t> Value::AsUint() const {

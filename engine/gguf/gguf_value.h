@@ -67,6 +67,10 @@ class Value {
   Result<std::vector<float>> AsFloatArray() const;  // float32 elements
   Result<std::vector<int64_t>> AsIntArray() const;  // any integer elements
 
+  // Frees an array's elements: it then reads as an empty array of the same element type. No-op
+  // for scalars and strings.
+  void ReleaseArrayElements();
+
   // Internal storage; readers and writers use these, other code should use the typed reads.
   using Storage = std::variant<uint64_t, int64_t, double, bool, std::string, PackedStrings,
                                std::vector<float>, std::vector<int64_t>, std::vector<int32_t>>;

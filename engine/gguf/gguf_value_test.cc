@@ -39,6 +39,25 @@ TEST(GgufValueTest, ArraysReportElementTypeAndSize) {
   EXPECT_EQ(Value::String("x").array_size(), 0u);
 }
 
+TEST(GgufValueTest, ReleasedArraysReadAsEmptyArraysOfTheirType) {
+  Value floats = Value::Float32Array({1.5f, 2.5f});
+  floats.ReleaseArrayElements();
+  EXPECT_EQ(floats.type(), ValueType::kArray);
+  EXPECT_EQ(floats.array_type(), ValueType::kFloat32);
+  EXPECT_EQ(floats.array_size(), 0u);
+  ASSERT_TRUE(floats.AsFloatArray().ok());
+  EXPECT_TRUE(floats.AsFloatArray()->empty());
+
+  Value ints = Value::IntArray(ValueType::kInt32, {1, 6, 3});
+  ints.ReleaseArrayElements();
+  EXPECT_EQ(ints.array_type(), ValueType::kInt32);
+  EXPECT_EQ(ints.array_size(), 0u);
+
+  Value scalar = Value::Uint32(7);
+  scalar.ReleaseArrayElements();
+  EXPECT_EQ(*scalar.AsUint(), 7u);
+}
+
 TEST(GgufValueTest, TypeNames) {
   EXPECT_EQ(ValueTypeName(ValueType::kUint32), "UINT32");
   EXPECT_EQ(ValueTypeName(ValueType::kArray), "ARRAY");
