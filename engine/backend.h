@@ -125,6 +125,22 @@ struct MatMulProduct {
   DeviceTensor* out;
 };
 
+// The weights of a layer's feed-forward half (ComputeStream::FeedForward).
+struct FeedForwardWeights {
+  const DeviceWeight* norm;  // RMSNorm weight, a vector of n_embd
+  const DeviceWeight* gate;
+  const DeviceWeight* up;
+  const DeviceWeight* down;
+};
+
+// Working tensors of ComputeStream::FeedForward: xn of n_embd columns, gate and up of n_ff, at
+// least n rows each; their contents are undefined afterwards.
+struct FeedForwardScratch {
+  DeviceTensor* xn;
+  DeviceTensor* gate;
+  DeviceTensor* up;
+};
+
 class ComputeStream {
  public:
   virtual ~ComputeStream() = default;
@@ -174,6 +190,20 @@ class ComputeStream {
                       DeviceTensor& out) = 0;
   // x += y, element-wise.
   virtual void Add(DeviceTensor& x, const DeviceTensor& y, int64_t n) = 0;
+
+  // The feed-forward half of a layer on rows 0..n-1, in place:
+  //   x += down (SiLU(gate xn) * (up xn)),  xn = RmsNorm(x, norm, eps),
+  // with the results of RmsNorm, MatMuls(gate, up), SwiGlu, MatMul(down) and Add in turn, which
+  // is what this default does. Back ends that can run it as one operation override it.
+  virtual void FeedForward(DeviceTensor& x, const FeedForwardWeights& w, float eps, int64_t n,
+                           const FeedForwardScratch& scratch) {
+    RmsNorm(x, *w.norm, eps, n, *scratch.xn);
+    const MatMulProduct gate_up[] = {{w.gate, nullptr, scratch.gate}, {w.up, nullptr, scratch.up}};
+    MatMuls(gate_up, *scratch.xn, n);
+    SwiGlu(*scratch.gate, *scratch.up, n, *scratch.gate);
+    MatMul(*w.down, nullptr, *scratch.gate, n, *scratch.xn);
+    Add(x, *scratch.xn, n);
+  }
 };
 
 class Backend {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/cpu/cpu_attention.h"
+#include "engine/cpu/cpu_feed_forward.h"
 #include "engine/cpu/cpu_matmul.h"
 #include "engine/cpu/cpu_types.h"
 #include "engine/cpu/float_exp.h"
@@ -27,7 +28,7 @@ constexpr int64_t kMinSwiGluPerThread = 1024;
 
 class CpuStream final : public ComputeStream {
  public:
-  explicit CpuStream(int n_threads) : pool_(n_threads) {}
+  explicit CpuStream(int n_threads) : pool_(n_threads), feed_forward_(n_threads) {}
 
   std::unique_ptr<DeviceTensor> NewTensor(int64_t rows, int64_t cols) override {
     return std::make_unique<CpuTensor>(rows, cols);
@@ -74,13 +75,7 @@ class CpuStream final : public ComputeStream {
     const float* w = AsCpu(weight).floats();
     const int64_t cols = x.cols();
     pool_.ParallelFor(n, 4, [&](int64_t begin, int64_t end, int) {
-      for (int64_t i = begin; i < end; ++i) {
-        const float* xi = in.row(i);
-        float* oi = o.row(i);
-        const double mean = static_cast<double>(DotF32(xi, xi, cols)) / static_cast<double>(cols);
-        const float scale = static_cast<float>(1.0 / std::sqrt(mean + static_cast<double>(eps)));
-        for (int64_t c = 0; c < cols; ++c) oi[c] = (xi[c] * scale) * w[c];
-      }
+      for (int64_t i = begin; i < end; ++i) RmsNormF32(in.row(i), w, cols, eps, o.row(i));
     });
   }
 
@@ -164,8 +159,20 @@ class CpuStream final : public ComputeStream {
     });
   }
 
+  void FeedForward(DeviceTensor& x, const FeedForwardWeights& w, float eps, int64_t n,
+                   const FeedForwardScratch& scratch) override {
+    if (n > FusedFeedForward::kMaxRows) {
+      ComputeStream::FeedForward(x, w, eps, n, scratch);
+      return;
+    }
+    feed_forward_.Run(pool_, AsCpu(x), AsCpu(*w.norm), AsCpu(*w.gate), AsCpu(*w.up), AsCpu(*w.down),
+                      eps, n, AsCpu(*scratch.gate).data(), AsCpu(*scratch.up).data(),
+                      AsCpu(*scratch.xn).data());
+  }
+
  private:
   ThreadPool pool_;
+  FusedFeedForward feed_forward_;
   std::vector<uint8_t> act_scratch_;
   std::vector<MatMulTarget> matmul_targets_;  // MatMuls' reused list
   std::vector<std::vector<float>> scores_;

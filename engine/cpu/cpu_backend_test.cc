@@ -408,6 +408,47 @@ TEST_F(CpuBackendTest, MatMulsEqualsMatMulForEachProduct) {
   }
 }
 
+// The CPU back end runs FeedForward for up to 4 rows in one hand-off (cpu_feed_forward.h): it
+// must equal the op-by-op composition of ComputeStream's default bit for bit, for float and
+// quantized weights (also a down type unlike gate/up, as Q4_K_M files have), several batch sizes
+// and thread counts, with widths that leave partial row blocks and uneven quantization splits.
+TEST_F(CpuBackendTest, FeedForwardEqualsTheOpByOpCompositionBitForBit) {
+  struct Types {
+    TensorType gate_up, down;
+  };
+  const int64_t n_embd = 512, n_ff = 1280;  // 1280 = 53 blocks of 24 rows + 8
+  for (Types types :
+       {Types{TensorType::kF32, TensorType::kF32}, Types{TensorType::kF16, TensorType::kF16},
+        Types{TensorType::kQ8_0, TensorType::kQ8_0}, Types{TensorType::kQ4_K, TensorType::kQ6_K},
+        Types{TensorType::kQ4_0, TensorType::kBF16}}) {
+    auto norm = MakeWeight(TensorType::kF32, n_embd, 1, RandomFloats(n_embd, 21));
+    auto gate = MakeWeight(types.gate_up, n_embd, n_ff, RandomFloats(n_embd * n_ff, 22, 0.1f));
+    auto up = MakeWeight(types.gate_up, n_embd, n_ff, RandomFloats(n_embd * n_ff, 23, 0.1f));
+    auto down = MakeWeight(types.down, n_ff, n_embd, RandomFloats(n_ff * n_embd, 24, 0.05f));
+    const FeedForwardWeights w{norm.get(), gate.get(), up.get(), down.get()};
+    for (int threads : {1, 2, 3}) {
+      auto stream = backend_->CreateStream(threads);
+      for (int64_t n : {1, 2, 4, 5}) {
+        const auto x0 = RandomFloats(n * n_embd, static_cast<uint32_t>(30 + n), 2.0f);
+        auto fused = Upload(*stream, x0, n, n_embd);
+        auto composed = Upload(*stream, x0, n, n_embd);
+        auto xn = stream->NewTensor(n, n_embd);
+        auto g = stream->NewTensor(n, n_ff);
+        auto u = stream->NewTensor(n, n_ff);
+        const FeedForwardScratch scratch{xn.get(), g.get(), u.get()};
+        stream->FeedForward(*fused, w, 1e-5f, n, scratch);
+        stream->ComputeStream::FeedForward(*composed, w, 1e-5f, n, scratch);
+        const auto a = Download(*stream, *fused, n);
+        const auto b = Download(*stream, *composed, n);
+        EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
+            << TypeName(types.gate_up) << "/" << TypeName(types.down) << " threads " << threads
+            << " n " << n;
+        EXPECT_NE(std::memcmp(a.data(), x0.data(), a.size() * sizeof(float)), 0);
+      }
+    }
+  }
+}
+
 TEST_F(CpuBackendTest, GetRowsDequantizesTheSelectedRows) {
   const int64_t k = 32, rows = 5;
   auto wv = RandomFloats(k * rows, 17);

@@ -8,10 +8,7 @@
 namespace infernet::cpu {
 namespace {
 
-// Weight rows per block: whole 4- and 6-row register tiles, and few enough that a block's rows stay
-// in L2 (24 F16 rows of 14336 are 688 KiB of the 1 MiB on Zen 5) while the token chunk's
-// activations stream past them: 24 measured 3-4% faster than 12 for F16/BF16 at n = 512, 36 slower.
-constexpr int64_t kTileRows = 24;
+constexpr int64_t kTileRows = kMatMulBlockRows;
 // Activation rows per kernel call: a multiple of every kernel's tile width (2, 3 or 4 columns).
 constexpr int64_t kTileCols = 12;
 // Tokens per pass over a thread's weight rows: their prepared activations stay in cache while
@@ -24,9 +21,11 @@ constexpr size_t kMinChunkWork = 32 * 1024;  // weight bytes x tokens: claiming 
 // Products in one MatMuls call (a layer's Q, K and V is the most the model asks for).
 constexpr size_t kMaxTargets = 4;
 
-// Blocks per claimed chunk: at least kMinChunkWork, at least 1/16 of a thread's even share (so
-// prefill keeps long runs of rows per pass over a token chunk) and at most half of it (so a
-// small matrix still spreads over the threads).
+}  // namespace
+
+// At least kMinChunkWork, at least 1/16 of a thread's even share (so prefill keeps long runs of
+// rows per pass over a token chunk) and at most half of it (so a small matrix still spreads over
+// the threads).
 int64_t BlocksPerChunk(int64_t blocks, size_t row_bytes, int64_t n, int threads) {
   const size_t block_work = std::max<size_t>(1, row_bytes * kTileRows * static_cast<size_t>(n));
   int64_t per_chunk = static_cast<int64_t>((kMinChunkWork + block_work - 1) / block_work);
@@ -34,6 +33,25 @@ int64_t BlocksPerChunk(int64_t blocks, size_t row_bytes, int64_t n, int threads)
   per_chunk = std::min(per_chunk, (blocks + 2 * threads - 1) / (2 * int64_t{threads}));
   return std::max<int64_t>(per_chunk, 1);
 }
+
+void MultiplyRows(const CpuWeight& w, const uint8_t* act, size_t act_stride, int64_t n,
+                  int64_t r_begin, int64_t r_end, float* out, size_t out_stride) {
+  const TensorType type = w.type();
+  const int64_t k = w.row_length();
+  for (int64_t t0 = 0; t0 < n; t0 += kTokenChunk) {
+    const int64_t t_end = std::min(n, t0 + kTokenChunk);
+    for (int64_t r = r_begin; r < r_end; r += kTileRows) {
+      const int rows = static_cast<int>(std::min(kTileRows, r_end - r));
+      for (int64_t t = t0; t < t_end; t += kTileCols) {
+        const int cols = static_cast<int>(std::min(kTileCols, t_end - t));
+        quant::VecDotTile(type, k, w.row(r), w.row_bytes(), rows, act + t * act_stride, act_stride,
+                          cols, out + t * out_stride + r, out_stride);
+      }
+    }
+  }
+}
+
+namespace {
 
 // A target with its prepared activations and its first block in the combined block range.
 struct Product {
@@ -46,22 +64,10 @@ struct Product {
 // Row blocks [begin, end) of one product (block indices local to its weight).
 void RunBlocks(const Product& p, int64_t begin, int64_t end, int64_t n) {
   const CpuWeight& w = *p.target.w;
-  const TensorType type = w.type();
-  const int64_t k = w.row_length();
   const int64_t m = w.rows();
   const int64_t r_begin = begin * kTileRows;
   const int64_t r_end = std::min(m, end * kTileRows);
-  for (int64_t t0 = 0; t0 < n; t0 += kTokenChunk) {
-    const int64_t t_end = std::min(n, t0 + kTokenChunk);
-    for (int64_t r = r_begin; r < r_end; r += kTileRows) {
-      const int rows = static_cast<int>(std::min(kTileRows, r_end - r));
-      for (int64_t t = t0; t < t_end; t += kTileCols) {
-        const int cols = static_cast<int>(std::min(kTileCols, t_end - t));
-        quant::VecDotTile(type, k, w.row(r), w.row_bytes(), rows, p.act + t * p.act_stride,
-                          p.act_stride, cols, p.target.out + t * m + r, static_cast<size_t>(m));
-      }
-    }
-  }
+  MultiplyRows(w, p.act, p.act_stride, n, r_begin, r_end, p.target.out, static_cast<size_t>(m));
   if (p.target.bias != nullptr) {
     for (int64_t t = 0; t < n; ++t) {
       float* o = p.target.out + t * m;

@@ -7,6 +7,7 @@
 #endif
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine/quant/float_convert.h"
 
@@ -357,6 +358,12 @@ void AxpyF32(float alpha, const float* x, float* y, int64_t n) {
   if (kHasAvx2) return AxpyF32Avx2(alpha, x, y, n);
 #endif
   AxpyF32Scalar(alpha, x, y, n);
+}
+
+void RmsNormF32(const float* x, const float* weight, int64_t n, float eps, float* out) {
+  const double mean = static_cast<double>(DotF32(x, x, n)) / static_cast<double>(n);
+  const float scale = static_cast<float>(1.0 / std::sqrt(mean + static_cast<double>(eps)));
+  for (int64_t i = 0; i < n; ++i) out[i] = (x[i] * scale) * weight[i];
 }
 
 void DotF32Rows(const float* a, const float* b, int64_t stride, int64_t rows, int64_t n,

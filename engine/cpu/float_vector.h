@@ -24,6 +24,10 @@ float DotF32(const float* a, const float* b, int64_t n);
 // y[i] = y[i] + alpha * x[i].
 void AxpyF32(float alpha, const float* x, float* y, int64_t n);
 
+// out[i] = (x[i] * scale) * weight[i] with scale = float(1 / sqrt(double(DotF32(x, x, n)) / n +
+// eps)): RMSNorm of one row. `out` may alias `x`.
+void RmsNormF32(const float* x, const float* weight, int64_t n, float eps, float* out);
+
 // out[r] = DotF32(a, b + r * stride, n) for r < rows, bit for bit; several rows share each load
 // of `a` and their sums run side by side.
 void DotF32Rows(const float* a, const float* b, int64_t stride, int64_t rows, int64_t n,

@@ -38,44 +38,8 @@ void SpinThenWait(const std::atomic<uint64_t>& word, uint64_t old, Pred done) {
 
 }  // namespace
 
-int64_t ThreadPool::Share::TakeFront() {
-  uint64_t cur = bounds.load(std::memory_order_relaxed);
-  for (;;) {
-    const uint64_t next = cur >> 32, end = cur & 0xFFFFFFFFu;
-    if (next >= end) return -1;
-    if (bounds.compare_exchange_weak(cur, (next + 1) << 32 | end, std::memory_order_relaxed)) {
-      return static_cast<int64_t>(next);
-    }
-  }
-}
-
-int64_t ThreadPool::Share::TakeBack() {
-  uint64_t cur = bounds.load(std::memory_order_relaxed);
-  for (;;) {
-    const uint64_t next = cur >> 32, end = cur & 0xFFFFFFFFu;
-    if (next >= end) return -1;
-    if (bounds.compare_exchange_weak(cur, next << 32 | (end - 1), std::memory_order_relaxed)) {
-      return static_cast<int64_t>(end - 1);
-    }
-  }
-}
-
-int64_t ThreadPool::ClaimChunk(int thread, int owners) {
-  if (thread < owners) {
-    const int64_t own = shares_[static_cast<size_t>(thread)].TakeFront();
-    if (own >= 0) return own;
-  }
-  for (int i = 1; i <= owners; ++i) {
-    const int victim = (thread + i) % owners;
-    if (victim == thread) continue;
-    const int64_t stolen = shares_[static_cast<size_t>(victim)].TakeBack();
-    if (stolen >= 0) return stolen;
-  }
-  return -1;
-}
-
 ThreadPool::ThreadPool(int n_threads)
-    : n_threads_(n_threads < 1 ? 1 : n_threads), shares_(static_cast<size_t>(n_threads_)) {
+    : n_threads_(n_threads < 1 ? 1 : n_threads), shares_(n_threads_) {
   workers_.reserve(n_threads_ - 1);
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
@@ -103,6 +67,17 @@ void ThreadPool::Dispatch(Call call, void* ctx) {
       pending_.wait(left, std::memory_order_acquire);
     }
   }
+}
+
+void ThreadPool::Barrier() {
+  if (n_threads_ == 1) return;
+  const uint32_t round = barrier_round_.load(std::memory_order_acquire);
+  if (barrier_arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_threads_) {
+    barrier_arrived_.store(0, std::memory_order_relaxed);
+    barrier_round_.store(round + 1, std::memory_order_release);
+    return;
+  }
+  for (int i = 0; barrier_round_.load(std::memory_order_acquire) == round; ++i) CpuRelax(i);
 }
 
 void ThreadPool::WorkerLoop(int index) {

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "engine/cpu/chunk_shares.h"
+
 namespace infernet::cpu {
 
 class ThreadPool {
@@ -64,28 +66,25 @@ class ThreadPool {
   void ParallelForChunks(int64_t n, int64_t chunk, F&& fn) {
     if (n <= 0) return;
     if (chunk < 1) chunk = 1;
+    constexpr int64_t kMaxChunks = ChunkShares::kMaxChunks;
     if ((n + chunk - 1) / chunk > kMaxChunks) chunk = (n + kMaxChunks - 1) / kMaxChunks;
     const int64_t chunks = (n + chunk - 1) / chunk;
     if (n_threads_ == 1 || chunks == 1) {
       for (int64_t begin = 0; begin < n; begin += chunk) fn(begin, std::min(n, begin + chunk), 0);
       return;
     }
-    const int owners = static_cast<int>(std::min<int64_t>(n_threads_, chunks));
-    for (int t = 0; t < owners; ++t) {
-      shares_[static_cast<size_t>(t)].Reset(chunks * t / owners, chunks * (t + 1) / owners);
-    }
+    shares_.Reset(chunks, static_cast<int>(std::min<int64_t>(n_threads_, chunks)));
     struct Job {
-      ThreadPool* pool;
+      ChunkShares* shares;
       F* fn;
       int64_t n;
       int64_t chunk;
-      int owners;
-    } job{this, &fn, n, chunk, owners};
+    } job{&shares_, &fn, n, chunk};
     Dispatch(
         [](void* ctx, int thread) {
           auto* j = static_cast<Job*>(ctx);
           for (;;) {
-            const int64_t c = j->pool->ClaimChunk(thread, j->owners);
+            const int64_t c = j->shares->Claim(thread);
             if (c < 0) return;
             (*j->fn)(c * j->chunk, std::min(j->n, (c + 1) * j->chunk), thread);
           }
@@ -93,24 +92,22 @@ class ThreadPool {
         &job);
   }
 
- private:
-  static constexpr int64_t kMaxChunks = INT32_MAX;  // a share's bounds are packed in 64 bits
-
-  // One owner's chunks [next, end), both in one word so that the owner (taking the front) and
-  // thieves (taking the back) claim with one compare-and-swap and never both get a chunk.
-  struct alignas(64) Share {
-    std::atomic<uint64_t> bounds{0};
-    void Reset(int64_t begin, int64_t end) {
-      bounds.store(static_cast<uint64_t>(begin) << 32 | static_cast<uint64_t>(end),
-                   std::memory_order_relaxed);
+  // Calls fn(thread) on every thread at once and returns when all are done: for work in phases
+  // that the threads separate with Barrier(), in one hand-off instead of one per phase.
+  template <class F>
+  void RunOnAll(F&& fn) {
+    if (n_threads_ == 1) {
+      fn(0);
+      return;
     }
-    int64_t TakeFront();
-    int64_t TakeBack();
-  };
-  // The next chunk for `thread`: the front of its own share, else the back of the first other
-  // non-empty share of the `owners`; -1 when all are empty.
-  int64_t ClaimChunk(int thread, int owners);
+    Dispatch([](void* ctx, int thread) { (*static_cast<F*>(ctx))(thread); }, &fn);
+  }
 
+  // Inside RunOnAll only, called by every thread the same number of times: returns once all have
+  // called it, and everything each wrote before its call is visible to all after theirs.
+  void Barrier();
+
+ private:
   using Call = void (*)(void*, int);
   // Runs call(ctx, t) on every thread t (the caller runs t = 0) and waits for all.
   void Dispatch(Call call, void* ctx);
@@ -118,7 +115,7 @@ class ThreadPool {
 
   int n_threads_;
   std::vector<std::thread> workers_;
-  std::vector<Share> shares_;
+  ChunkShares shares_;
   // What a worker reads on waking, in the line it spins on, so one transfer between cores brings
   // it all: when the VM's two vCPUs sit far apart (this Zen 4 host at times), each transfer costs
   // ~0.25 us, and a 2-thread hand-off with data went from ~7.0 to ~5.8 us (~1.9 to ~1.8 near).
@@ -127,6 +124,9 @@ class ThreadPool {
   void* ctx_ = nullptr;
   bool stop_ = false;
   alignas(64) std::atomic<int> pending_{0};
+  // Barrier(): threads arrived in the current round, and the number of rounds completed.
+  alignas(64) std::atomic<int> barrier_arrived_{0};
+  alignas(64) std::atomic<uint32_t> barrier_round_{0};
 };
 
 }  // namespace infernet::cpu

@@ -158,5 +158,59 @@ TEST(ThreadPoolTest, RunsManyConsecutiveJobs) {
   EXPECT_EQ(total, 300 * (29 * 30 / 2));
 }
 
+// Each round, every thread writes its slot, waits at the barrier and reads every other slot: a
+// thread passing the barrier early, or a write not yet visible, shows as a stale value.
+TEST(ThreadPoolTest, RunOnAllRunsEveryThreadAndBarriersSeparateItsPhases) {
+  for (int threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    std::vector<std::atomic<int64_t>> slots(static_cast<size_t>(threads));
+    std::atomic<int> mismatches{0}, calls{0};
+    constexpr int kRounds = 200;
+    pool.RunOnAll([&](int thread) {
+      calls++;
+      for (int round = 1; round <= kRounds; ++round) {
+        slots[static_cast<size_t>(thread)].store(round, std::memory_order_relaxed);
+        pool.Barrier();
+        for (int t = 0; t < threads; ++t) {
+          if (slots[static_cast<size_t>(t)].load(std::memory_order_relaxed) != round) mismatches++;
+        }
+        pool.Barrier();
+      }
+    });
+    EXPECT_EQ(calls.load(), threads);
+    EXPECT_EQ(mismatches.load(), 0) << threads << " threads";
+  }
+}
+
+TEST(ChunkSharesTest, EveryChunkIsClaimedOnceAndOwnersTakeTheirShareFrontToBack) {
+  for (int threads : {1, 2, 3, 5}) {
+    for (int64_t chunks : {1, 2, 7, 100}) {
+      ThreadPool pool(threads);
+      ChunkShares shares(threads);
+      const int owners = static_cast<int>(std::min<int64_t>(threads, chunks));
+      shares.Reset(chunks, owners);
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(chunks));
+      std::vector<std::vector<int64_t>> taken(static_cast<size_t>(threads));
+      pool.RunOnAll([&](int thread) {
+        for (int64_t c = shares.Claim(thread); c >= 0; c = shares.Claim(thread)) {
+          hits[static_cast<size_t>(c)]++;
+          taken[static_cast<size_t>(thread)].push_back(c);
+        }
+      });
+      for (int64_t c = 0; c < chunks; ++c) EXPECT_EQ(hits[static_cast<size_t>(c)].load(), 1);
+      for (int t = 0; t < owners; ++t) {
+        // Its own chunks come first, in order; stolen ones (from other shares) may follow.
+        const int64_t begin = chunks * t / owners, end = chunks * (t + 1) / owners;
+        const auto& mine = taken[static_cast<size_t>(t)];
+        int64_t expect = begin;
+        for (int64_t c : mine) {
+          if (c < begin || c >= end) break;
+          EXPECT_EQ(c, expect++) << "thread " << t;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace infernet::cpu

@@ -186,13 +186,8 @@ void Context::Impl::Forward(int64_t n) {
     s.MatMul(*l.wo, nullptr, *attn, n, *xn);
     s.Add(*x, *xn, n);
 
-    s.RmsNorm(*x, *l.ffn_norm, c.rms_eps, n, *xn);
-    const MatMulProduct gate_up[] = {{l.ffn_gate.get(), nullptr, gate.get()},
-                                     {l.ffn_up.get(), nullptr, up.get()}};
-    s.MatMuls(gate_up, *xn, n);
-    s.SwiGlu(*gate, *up, n, *gate);
-    s.MatMul(*l.ffn_down, nullptr, *gate, n, *xn);
-    s.Add(*x, *xn, n);
+    s.FeedForward(*x, {l.ffn_norm.get(), l.ffn_gate.get(), l.ffn_up.get(), l.ffn_down.get()},
+                  c.rms_eps, n, {xn.get(), gate.get(), up.get()});
   }
 }
 
