@@ -125,6 +125,18 @@ struct MatMulProduct {
   DeviceTensor* out;
 };
 
+// The weights of a layer's attention half (ComputeStream::SelfAttention); biases may be null.
+struct SelfAttentionWeights {
+  const DeviceWeight* norm;  // RMSNorm weight, a vector of n_embd
+  const DeviceWeight *wq, *bq, *wk, *bk, *wv, *bv, *wo;
+};
+
+// Working tensors of ComputeStream::SelfAttention, at least n rows each: xn of n_embd columns, q
+// and attn of n_head * head_dim, k and v of n_head_kv * head_dim; contents undefined afterwards.
+struct SelfAttentionScratch {
+  DeviceTensor *xn, *q, *k, *v, *attn;
+};
+
 // The weights of a layer's feed-forward half (ComputeStream::FeedForward).
 struct FeedForwardWeights {
   const DeviceWeight* norm;  // RMSNorm weight, a vector of n_embd
@@ -190,6 +202,29 @@ class ComputeStream {
                       DeviceTensor& out) = 0;
   // x += y, element-wise.
   virtual void Add(DeviceTensor& x, const DeviceTensor& y, int64_t n) = 0;
+
+  // The attention half of a layer on the slots.size() rows of a batch, in place:
+  //   x += wo Attention(Rope(wq xn + bq), cache with Rope(wk xn + bk), wv xn + bv stored),
+  //   xn = RmsNorm(x, norm, eps),
+  // with the results of RmsNorm, MatMuls(q, k, v), Rope of q and k, StoreKv, Attention,
+  // MatMul(wo) and Add in turn, which is what this default does. Back ends that can run it as
+  // one operation override it.
+  virtual void SelfAttention(DeviceTensor& x, const SelfAttentionWeights& w, float eps,
+                             const RopeParams& q_rope, const RopeParams& k_rope,
+                             const AttentionParams& attention, KvCache& cache, int64_t layer,
+                             const TokenSlots& slots, const SelfAttentionScratch& scratch) {
+    const int64_t n = slots.size();
+    RmsNorm(x, *w.norm, eps, n, *scratch.xn);
+    const MatMulProduct qkv[] = {
+        {w.wq, w.bq, scratch.q}, {w.wk, w.bk, scratch.k}, {w.wv, w.bv, scratch.v}};
+    MatMuls(qkv, *scratch.xn, n);
+    Rope(*scratch.q, q_rope, slots.pos);
+    Rope(*scratch.k, k_rope, slots.pos);
+    StoreKv(cache, layer, *scratch.k, *scratch.v, slots);
+    Attention(*scratch.q, cache, layer, slots, attention, *scratch.attn);
+    MatMul(*w.wo, nullptr, *scratch.attn, n, *scratch.xn);
+    Add(x, *scratch.xn, n);
+  }
 
   // The feed-forward half of a layer on rows 0..n-1, in place:
   //   x += down (SiLU(gate xn) * (up xn)),  xn = RmsNorm(x, norm, eps),

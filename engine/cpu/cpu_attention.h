@@ -8,6 +8,16 @@
 
 namespace infernet::cpu {
 
+// Floats of per-thread scratch AttendItem needs for contexts of up to max_len positions.
+size_t AttentionScratchFloats(const AttentionParams& params, int64_t max_len,
+                              TensorType cache_type);
+
+// One item of CausalAttention: item = i * n_head_kv + g, row i's query heads of KV group g, over
+// positions 0..slots.pos[i] (max_len >= all of slots' pos + 1). `scratch`: AttentionScratchFloats.
+void AttendItem(const CpuTensor& q, const CpuKvCache& cache, int64_t layer, const TokenSlots& slots,
+                const AttentionParams& params, int64_t item, int64_t max_len, float* scratch,
+                CpuTensor& out);
+
 // For each row i and query head h, over positions j = 0..pos[i] of sequence seq[i]:
 //   s_j = DotF32(q_h, k_j) (k_j, v_j: the cache's values as floats, exact conversions); m =
 //   ScaleAndMax(s, scale); e = ExpShiftedAndSum(s, m) (s_j becomes e^(s_j - m)); out_h = (sum_j s_j

@@ -9,6 +9,7 @@
 #include "engine/cpu/cpu_attention.h"
 #include "engine/cpu/cpu_feed_forward.h"
 #include "engine/cpu/cpu_matmul.h"
+#include "engine/cpu/cpu_self_attention.h"
 #include "engine/cpu/cpu_types.h"
 #include "engine/cpu/float_exp.h"
 #include "engine/cpu/float_vector.h"
@@ -28,7 +29,8 @@ constexpr int64_t kMinSwiGluPerThread = 1024;
 
 class CpuStream final : public ComputeStream {
  public:
-  explicit CpuStream(int n_threads) : pool_(n_threads), feed_forward_(n_threads) {}
+  explicit CpuStream(int n_threads)
+      : pool_(n_threads), self_attention_(n_threads), feed_forward_(n_threads) {}
 
   std::unique_ptr<DeviceTensor> NewTensor(int64_t rows, int64_t cols) override {
     return std::make_unique<CpuTensor>(rows, cols);
@@ -97,26 +99,12 @@ class CpuStream final : public ComputeStream {
 
   void Rope(DeviceTensor& x, const RopeParams& p, std::span<const int32_t> pos) override {
     CpuTensor& t = AsCpu(x);
-    const int64_t half = p.n_rot / 2;
     rope_table_.Prepare(pool_, p.freq_base, p.freq_scale, p.n_rot, pos);
-    // In a pair (a, b): NORMAL pairs adjacent elements, NEOX pairs i with i + n_rot/2.
-    const int64_t a_step = p.ordering == RopeOrdering::kNormal ? 2 : 1;
-    const int64_t b_offset = p.ordering == RopeOrdering::kNormal ? 1 : half;
+    const bool neox = p.ordering == RopeOrdering::kNeox;
     pool_.ParallelFor(static_cast<int64_t>(pos.size()), 4, [&](int64_t begin, int64_t end, int) {
       for (int64_t r = begin; r < end; ++r) {
-        const float* c = rope_table_.cos(r);
-        const float* s = rope_table_.sin(r);
-        for (int64_t h = 0; h < p.n_head; ++h) {
-          float* head = t.row(r) + h * p.head_dim;
-          for (int64_t i = 0; i < half; ++i) {
-            float* a = head + i * a_step;
-            float* b = a + b_offset;
-            const float x0 = *a;
-            const float x1 = *b;
-            *a = x0 * c[i] - x1 * s[i];
-            *b = x0 * s[i] + x1 * c[i];
-          }
-        }
+        RotateHeads(t.row(r), p.head_dim, p.n_rot, neox, rope_table_.cos(r), rope_table_.sin(r), 0,
+                    p.n_head);
       }
     });
   }
@@ -159,6 +147,24 @@ class CpuStream final : public ComputeStream {
     });
   }
 
+  void SelfAttention(DeviceTensor& x, const SelfAttentionWeights& w, float eps,
+                     const RopeParams& q_rope, const RopeParams& k_rope,
+                     const AttentionParams& attention, KvCache& cache, int64_t layer,
+                     const TokenSlots& slots, const SelfAttentionScratch& scratch) override {
+    if (slots.size() > FusedSelfAttention::kMaxRows) {
+      ComputeStream::SelfAttention(x, w, eps, q_rope, k_rope, attention, cache, layer, slots,
+                                   scratch);
+      return;
+    }
+    auto cpu = [](const DeviceWeight* weight) { return weight ? &AsCpu(*weight) : nullptr; };
+    self_attention_.Run(pool_, rope_table_, AsCpu(x),
+                        {AsCpu(*w.norm), cpu(w.wq), cpu(w.bq), cpu(w.wk), cpu(w.bk), cpu(w.wv),
+                         cpu(w.bv), cpu(w.wo)},
+                        eps, q_rope, k_rope, attention, AsCpu(cache), layer, slots,
+                        {AsCpu(*scratch.xn), AsCpu(*scratch.q), AsCpu(*scratch.k),
+                         AsCpu(*scratch.v), AsCpu(*scratch.attn)});
+  }
+
   void FeedForward(DeviceTensor& x, const FeedForwardWeights& w, float eps, int64_t n,
                    const FeedForwardScratch& scratch) override {
     if (n > FusedFeedForward::kMaxRows) {
@@ -172,6 +178,7 @@ class CpuStream final : public ComputeStream {
 
  private:
   ThreadPool pool_;
+  FusedSelfAttention self_attention_;
   FusedFeedForward feed_forward_;
   std::vector<uint8_t> act_scratch_;
   std::vector<MatMulTarget> matmul_targets_;  // MatMuls' reused list

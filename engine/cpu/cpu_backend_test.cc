@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "engine/cpu/cpu_types.h"
 #include "engine/gguf/gguf_file.h"
 #include "engine/quant/float_convert.h"
 #include "engine/quant/quant.h"
@@ -444,6 +445,104 @@ TEST_F(CpuBackendTest, FeedForwardEqualsTheOpByOpCompositionBitForBit) {
             << TypeName(types.gate_up) << "/" << TypeName(types.down) << " threads " << threads
             << " n " << n;
         EXPECT_NE(std::memcmp(a.data(), x0.data(), a.size() * sizeof(float)), 0);
+      }
+    }
+  }
+}
+
+// The CPU back end also runs SelfAttention for up to 4 rows in one hand-off
+// (cpu_self_attention.h): bit for bit the op-by-op composition, including the KV cache it
+// leaves, with and without biases, both RoPE orderings and cache types, rows of one sequence
+// (which must see each other's keys) or of several, on 1-3 threads.
+TEST_F(CpuBackendTest, SelfAttentionEqualsTheOpByOpCompositionBitForBit) {
+  const int64_t n_embd = 256, n_head = 8, n_head_kv = 2, head_dim = 32, n_ctx = 80;
+  const int64_t q_dim = n_head * head_dim, kv_dim = n_head_kv * head_dim;
+  struct Variant {
+    TensorType weights, v_weights, cache;
+    bool biases;
+    RopeOrdering ordering;
+  };
+  for (Variant variant :
+       {Variant{TensorType::kF32, TensorType::kF32, TensorType::kF32, true, RopeOrdering::kNormal},
+        Variant{TensorType::kQ4_K, TensorType::kQ6_K, TensorType::kF16, false,
+                RopeOrdering::kNormal},
+        Variant{TensorType::kQ8_0, TensorType::kQ8_0, TensorType::kF16, true,
+                RopeOrdering::kNeox}}) {
+    auto weight = [&](TensorType type, int64_t k, int64_t m, uint32_t seed) {
+      return MakeWeight(type, k, m, RandomFloats(k * m, seed, 0.15f));
+    };
+    auto norm = MakeWeight(TensorType::kF32, n_embd, 1, RandomFloats(n_embd, 40));
+    auto wq = weight(variant.weights, n_embd, q_dim, 41);
+    auto wk = weight(variant.weights, n_embd, kv_dim, 42);
+    auto wv = weight(variant.v_weights, n_embd, kv_dim, 43);
+    auto wo = weight(variant.weights, q_dim, n_embd, 44);
+    auto bq = MakeWeight(TensorType::kF32, q_dim, 1, RandomFloats(q_dim, 45));
+    auto bk = MakeWeight(TensorType::kF32, kv_dim, 1, RandomFloats(kv_dim, 46));
+    auto bv = MakeWeight(TensorType::kF32, kv_dim, 1, RandomFloats(kv_dim, 47));
+    const SelfAttentionWeights w{norm.get(),
+                                 wq.get(),
+                                 variant.biases ? bq.get() : nullptr,
+                                 wk.get(),
+                                 variant.biases ? bk.get() : nullptr,
+                                 wv.get(),
+                                 variant.biases ? bv.get() : nullptr,
+                                 wo.get()};
+    RopeParams q_rope{n_head, head_dim, head_dim, 10000.0f, 1.0f, variant.ordering};
+    RopeParams k_rope = q_rope;
+    k_rope.n_head = n_head_kv;
+    const AttentionParams attention{n_head, n_head_kv, head_dim, 0.17f};
+    for (int threads : {1, 2, 3}) {
+      auto stream = backend_->CreateStream(threads);
+      // Two caches filled alike: a 70-token prefix of sequence 0 and 5 of sequence 1, op by op.
+      std::unique_ptr<KvCache> caches[2];
+      for (auto& cache : caches) {
+        cache = stream->NewKvCache(2, 2, n_ctx, n_head_kv, head_dim, variant.cache);
+        std::vector<int32_t> seq, pos;
+        for (int32_t p = 0; p < 70; ++p) seq.push_back(0), pos.push_back(p);
+        for (int32_t p = 0; p < 5; ++p) seq.push_back(1), pos.push_back(p);
+        const auto m = static_cast<int64_t>(pos.size());
+        auto k = Upload(*stream, RandomFloats(m * kv_dim, 48), m, kv_dim);
+        auto v = Upload(*stream, RandomFloats(m * kv_dim, 49), m, kv_dim);
+        stream->StoreKv(*cache, 1, *k, *v, TokenSlots{seq, pos});
+      }
+      // Batches in turn: one row; two rows of one sequence; rows of both; five rows (op by op).
+      const std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> batches = {
+          {{0}, {70}},
+          {{0, 0}, {71, 72}},
+          {{1, 0, 1}, {5, 73, 6}},
+          {{0, 0, 0, 0, 0}, {74, 75, 76, 77, 78}}};
+      uint32_t seed = 60;
+      for (const auto& [seq, pos] : batches) {
+        const auto n = static_cast<int64_t>(pos.size());
+        const auto x0 = RandomFloats(n * n_embd, seed++, 2.0f);
+        auto fused = Upload(*stream, x0, n, n_embd);
+        auto composed = Upload(*stream, x0, n, n_embd);
+        auto xn = stream->NewTensor(n, n_embd);
+        auto q = stream->NewTensor(n, q_dim);
+        auto k = stream->NewTensor(n, kv_dim);
+        auto v = stream->NewTensor(n, kv_dim);
+        auto attn = stream->NewTensor(n, q_dim);
+        const SelfAttentionScratch scratch{xn.get(), q.get(), k.get(), v.get(), attn.get()};
+        const TokenSlots slots{seq, pos};
+        stream->SelfAttention(*fused, w, 1e-5f, q_rope, k_rope, attention, *caches[0], 1, slots,
+                              scratch);
+        stream->ComputeStream::SelfAttention(*composed, w, 1e-5f, q_rope, k_rope, attention,
+                                             *caches[1], 1, slots, scratch);
+        const auto a = Download(*stream, *fused, n);
+        const auto b = Download(*stream, *composed, n);
+        EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
+            << TypeName(variant.weights) << " threads " << threads << " n " << n;
+        EXPECT_NE(std::memcmp(a.data(), x0.data(), a.size() * sizeof(float)), 0);
+      }
+      const auto& c0 = static_cast<const cpu::CpuKvCache&>(*caches[0]);
+      const auto& c1 = static_cast<const cpu::CpuKvCache&>(*caches[1]);
+      for (int64_t seq = 0; seq < 2; ++seq) {
+        const int64_t written = seq == 0 ? 79 : 7;  // positions the batches reached
+        for (int64_t g = 0; g < n_head_kv; ++g) {
+          const size_t bytes = static_cast<size_t>(written * head_dim) * c0.element_bytes();
+          EXPECT_EQ(std::memcmp(c0.k(1, seq, g, 0), c1.k(1, seq, g, 0), bytes), 0);
+          EXPECT_EQ(std::memcmp(c0.v(1, seq, g, 0), c1.v(1, seq, g, 0), bytes), 0);
+        }
       }
     }
   }

@@ -43,4 +43,22 @@ void RopeTable::Prepare(ThreadPool& pool, float freq_base, float freq_scale, int
   });
 }
 
+void RotateHeads(float* row, int64_t head_dim, int64_t n_rot, bool neox, const float* cos,
+                 const float* sin, int64_t head_begin, int64_t head_end) {
+  const int64_t half = n_rot / 2;
+  const int64_t a_step = neox ? 1 : 2;
+  const int64_t b_offset = neox ? half : 1;
+  for (int64_t h = head_begin; h < head_end; ++h) {
+    float* head = row + h * head_dim;
+    for (int64_t i = 0; i < half; ++i) {
+      float* a = head + i * a_step;
+      float* b = a + b_offset;
+      const float x0 = *a;
+      const float x1 = *b;
+      *a = x0 * cos[i] - x1 * sin[i];
+      *b = x0 * sin[i] + x1 * cos[i];
+    }
+  }
+}
+
 }  // namespace infernet::cpu

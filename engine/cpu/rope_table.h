@@ -32,4 +32,11 @@ class RopeTable {
   std::vector<float> values_;  // per row: half_ cosines, then half_ sines
 };
 
+// Rotates heads [head_begin, head_end) of one row of n_head * head_dim values (RopeParams) by the
+// angles of a table row (`cos`, `sin`: RopeTable::cos/sin of the row's position): in each pair
+// (a, b), a' = a cos - b sin, b' = a sin + b cos. NORMAL pairs adjacent elements, NEOX pairs i
+// with i + n_rot / 2; dimensions from n_rot on stay as they are.
+void RotateHeads(float* row, int64_t head_dim, int64_t n_rot, bool neox, const float* cos,
+                 const float* sin, int64_t head_begin, int64_t head_end);
+
 }  // namespace infernet::cpu

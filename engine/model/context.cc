@@ -174,17 +174,11 @@ void Context::Impl::Forward(int64_t n) {
   s.GetRows(*w.token_embd, tokens, *x);
   for (int64_t il = 0; il < c.n_layer; ++il) {
     const LayerWeights& l = w.layers[static_cast<size_t>(il)];
-    s.RmsNorm(*x, *l.attn_norm, c.rms_eps, n, *xn);
-    const MatMulProduct qkv[] = {{l.wq.get(), l.bq.get(), q.get()},
-                                 {l.wk.get(), l.bk.get(), k.get()},
-                                 {l.wv.get(), l.bv.get(), v.get()}};
-    s.MatMuls(qkv, *xn, n);
-    s.Rope(*q, q_rope, positions);
-    s.Rope(*k, k_rope, positions);
-    s.StoreKv(*cache, il, *k, *v, slots);
-    s.Attention(*q, *cache, il, slots, attention, *attn);
-    s.MatMul(*l.wo, nullptr, *attn, n, *xn);
-    s.Add(*x, *xn, n);
+    const SelfAttentionWeights attention_weights{l.attn_norm.get(), l.wq.get(), l.bq.get(),
+                                                 l.wk.get(),        l.bk.get(), l.wv.get(),
+                                                 l.bv.get(),        l.wo.get()};
+    s.SelfAttention(*x, attention_weights, c.rms_eps, q_rope, k_rope, attention, *cache, il, slots,
+                    {xn.get(), q.get(), k.get(), v.get(), attn.get()});
 
     s.FeedForward(*x, {l.ffn_norm.get(), l.ffn_gate.get(), l.ffn_up.get(), l.ffn_down.get()},
                   c.rms_eps, n, {xn.get(), gate.get(), up.get()});

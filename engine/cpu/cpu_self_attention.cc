@@ -1,0 +1,193 @@
+#include "engine/cpu/cpu_self_attention.h"
+
+#include <algorithm>
+#include <array>
+
+#include "engine/cpu/cpu_attention.h"
+#include "engine/cpu/cpu_matmul.h"
+#include "engine/cpu/float_vector.h"
+#include "engine/quant/quant.h"
+
+namespace infernet::cpu {
+namespace {
+
+// Rows of n activations in one weight's format: where they are and the bytes between rows.
+struct Activations {
+  const uint8_t* data;
+  size_t stride;
+};
+
+// Bytes the activations of n rows of k floats take in w's format (0 for F32 formats, which use
+// the floats themselves).
+size_t ActivationBytes(const CpuWeight& w, int64_t n, int64_t k) {
+  if (quant::ActivationType(w.type()) == TensorType::kF32) return 0;
+  return static_cast<size_t>(n) * quant::ActivationRowBytes(w.type(), k);
+}
+
+Activations Prepare(const CpuWeight& w, const float* x, int64_t n, int64_t k, uint8_t* dst) {
+  if (quant::ActivationType(w.type()) == TensorType::kF32) {
+    return {reinterpret_cast<const uint8_t*>(x), static_cast<size_t>(k) * sizeof(float)};
+  }
+  const size_t stride = quant::ActivationRowBytes(w.type(), k);
+  for (int64_t t = 0; t < n; ++t) {
+    quant::QuantizeActivationRow(w.type(), x + t * k, dst + static_cast<size_t>(t) * stride, k);
+  }
+  return {dst, stride};
+}
+
+// One of the Q, K, V products, with its first block in their combined block range.
+struct Product {
+  const CpuWeight* w;
+  const float* bias;  // null or w->rows() floats
+  float* out;
+  int64_t first_block;
+};
+
+}  // namespace
+
+FusedSelfAttention::FusedSelfAttention(int n_threads)
+    : per_thread_(static_cast<size_t>(n_threads)), qkv_shares_(n_threads), wo_shares_(n_threads) {}
+
+void FusedSelfAttention::Run(ThreadPool& pool, RopeTable& rope_table, CpuTensor& x,
+                             const Weights& w, float eps, const RopeParams& q_rope,
+                             const RopeParams& k_rope, const AttentionParams& attention,
+                             CpuKvCache& cache, int64_t layer, const TokenSlots& slots,
+                             const Scratch& scratch) {
+  const int threads = pool.size();
+  const int64_t n = slots.size();
+  const int64_t n_embd = x.cols();
+  const int64_t q_dim = w.wo->row_length();
+
+  // Q, K and V as one range of row blocks, as MatMuls splits them.
+  const std::array<const CpuWeight*, 3> weights = {w.wq, w.wk, w.wv};
+  const std::array<const CpuWeight*, 3> biases = {w.bq, w.bk, w.bv};
+  const std::array<CpuTensor*, 3> outs = {&scratch.q, &scratch.k, &scratch.v};
+  std::array<Product, 3> products{};
+  int64_t blocks = 0, rows = 0;
+  size_t bytes = 0;
+  for (size_t p = 0; p < 3; ++p) {
+    products[p] = {weights[p], biases[p] ? biases[p]->floats() : nullptr, outs[p]->data(), blocks};
+    blocks += (weights[p]->rows() + kMatMulBlockRows - 1) / kMatMulBlockRows;
+    rows += weights[p]->rows();
+    bytes += weights[p]->row_bytes() * static_cast<size_t>(weights[p]->rows());
+  }
+  const int64_t qkv_per_chunk =
+      BlocksPerChunk(blocks, bytes / static_cast<size_t>(rows), n, threads);
+  const int64_t qkv_chunks = (blocks + qkv_per_chunk - 1) / qkv_per_chunk;
+  qkv_shares_.Reset(qkv_chunks, static_cast<int>(std::min<int64_t>(threads, qkv_chunks)));
+  const int64_t wo_blocks = (n_embd + kMatMulBlockRows - 1) / kMatMulBlockRows;
+  const int64_t wo_per_chunk = BlocksPerChunk(wo_blocks, w.wo->row_bytes(), n, threads);
+  const int64_t wo_chunks = (wo_blocks + wo_per_chunk - 1) / wo_per_chunk;
+  wo_shares_.Reset(wo_chunks, static_cast<int>(std::min<int64_t>(threads, wo_chunks)));
+
+  // Per thread: xn, the Q/K/V activations (one region per distinct format), the output
+  // projection's activations, then attention scratch.
+  std::array<size_t, 3> act_offset{};
+  std::array<int, 3> act_owner{};  // the product whose activations each one reads
+  size_t need = static_cast<size_t>(n * n_embd) * sizeof(float);
+  for (int p = 0; p < 3; ++p) {
+    act_owner[p] = p;
+    for (int o = 0; o < p; ++o) {
+      if (quant::ActivationType(weights[o]->type()) == quant::ActivationType(weights[p]->type())) {
+        act_owner[p] = act_owner[o];
+        break;
+      }
+    }
+    if (act_owner[p] == p) {
+      act_offset[p] = need;
+      need += ActivationBytes(*weights[p], n, n_embd);
+    }
+  }
+  const size_t wo_offset = need;
+  need += ActivationBytes(*w.wo, n, q_dim);
+  int64_t max_len = 0;
+  bool shared_sequence = false;
+  for (int64_t i = 0; i < n; ++i) {
+    max_len = std::max<int64_t>(max_len, slots.pos[static_cast<size_t>(i)] + 1);
+    for (int64_t j = 0; j < i; ++j) {
+      shared_sequence |= slots.seq[static_cast<size_t>(i)] == slots.seq[static_cast<size_t>(j)];
+    }
+  }
+  const size_t scores_offset = (need + 63) / 64 * 64;
+  need = scores_offset + AttentionScratchFloats(attention, max_len, cache.type()) * sizeof(float);
+  for (auto& buffer : per_thread_) {
+    if (buffer.size() < need) buffer.resize(need);
+  }
+  rope_table.Prepare(pool, q_rope.freq_base, q_rope.freq_scale, q_rope.n_rot, slots.pos);
+  const bool neox = q_rope.ordering == RopeOrdering::kNeox;
+  const int64_t items = n * attention.n_head_kv;
+  const int64_t group = attention.n_head / attention.n_head_kv;
+  const int64_t head_dim = attention.head_dim;
+
+  pool.RunOnAll([&](int thread) {
+    uint8_t* mine = per_thread_[static_cast<size_t>(thread)].data();
+    auto* xn = reinterpret_cast<float*>(mine);
+    for (int64_t t = 0; t < n; ++t) {
+      RmsNormF32(x.row(t), w.norm.floats(), n_embd, eps, xn + t * n_embd);
+    }
+    std::array<Activations, 3> acts{};
+    for (int p = 0; p < 3; ++p) {
+      acts[p] = act_owner[p] == p ? Prepare(*weights[p], xn, n, n_embd, mine + act_offset[p])
+                                  : acts[act_owner[p]];
+    }
+
+    for (int64_t c = qkv_shares_.Claim(thread); c >= 0; c = qkv_shares_.Claim(thread)) {
+      const int64_t begin = c * qkv_per_chunk, end = std::min(blocks, begin + qkv_per_chunk);
+      for (size_t p = 0; p < 3; ++p) {
+        const Product& product = products[p];
+        const int64_t last = p + 1 < 3 ? products[p + 1].first_block : blocks;
+        const int64_t b0 = std::max(begin, product.first_block), b1 = std::min(end, last);
+        if (b0 >= b1) continue;
+        const int64_t m = product.w->rows();
+        const int64_t r0 = (b0 - product.first_block) * kMatMulBlockRows;
+        const int64_t r1 = std::min(m, (b1 - product.first_block) * kMatMulBlockRows);
+        MultiplyRows(*product.w, acts[p].data, acts[p].stride, n, r0, r1, product.out,
+                     static_cast<size_t>(m));
+        if (product.bias != nullptr) {
+          for (int64_t t = 0; t < n; ++t) {
+            float* o = product.out + t * m;
+            for (int64_t r = r0; r < r1; ++r) o[r] = o[r] + product.bias[r];
+          }
+        }
+      }
+    }
+    pool.Barrier();
+
+    // The same items per thread in both loops, as CausalAttention splits them.
+    const int64_t item_begin = items * thread / threads, item_end = items * (thread + 1) / threads;
+    for (int64_t item = item_begin; item < item_end; ++item) {
+      const int64_t i = item / attention.n_head_kv, g = item % attention.n_head_kv;
+      const float* cos = rope_table.cos(i);
+      const float* sin = rope_table.sin(i);
+      float* k = scratch.k.row(i);
+      RotateHeads(k, head_dim, k_rope.n_rot, neox, cos, sin, g, g + 1);
+      RotateHeads(scratch.q.row(i), head_dim, q_rope.n_rot, neox, cos, sin, g * group,
+                  (g + 1) * group);
+      const int32_t seq = slots.seq[static_cast<size_t>(i)];
+      const int32_t pos = slots.pos[static_cast<size_t>(i)];
+      cache.StoreK(layer, seq, g, pos, 1, k + g * head_dim);
+      cache.StoreV(layer, seq, g, pos, 1, scratch.v.row(i) + g * head_dim);
+    }
+    if (shared_sequence) pool.Barrier();
+    auto* scores = reinterpret_cast<float*>(mine + scores_offset);
+    for (int64_t item = item_begin; item < item_end; ++item) {
+      AttendItem(scratch.q, cache, layer, slots, attention, item, max_len, scores, scratch.attn);
+    }
+    pool.Barrier();
+
+    const Activations wo_act = Prepare(*w.wo, scratch.attn.data(), n, q_dim, mine + wo_offset);
+    for (int64_t c = wo_shares_.Claim(thread); c >= 0; c = wo_shares_.Claim(thread)) {
+      const int64_t r0 = c * wo_per_chunk * kMatMulBlockRows;
+      const int64_t r1 = std::min(n_embd, (c + 1) * wo_per_chunk * kMatMulBlockRows);
+      MultiplyRows(*w.wo, wo_act.data, wo_act.stride, n, r0, r1, scratch.y.data(),
+                   static_cast<size_t>(n_embd));
+      for (int64_t t = 0; t < n; ++t) {
+        float* xt = x.row(t);
+        const float* yt = scratch.y.row(t);
+        for (int64_t r = r0; r < r1; ++r) xt[r] = xt[r] + yt[r];
+      }
+    }
+  });
+}
+
+}  // namespace infernet::cpu
