@@ -10,21 +10,6 @@
 namespace infernet::cpu {
 namespace {
 
-// Activations of `n` rows of `x` (k floats each) in the format of `weight_type`, at `dst`; F32
-// formats use x itself. Returns where they are and sets `stride` (bytes between rows).
-const uint8_t* PrepareActivations(TensorType weight_type, const float* x, int64_t n, int64_t k,
-                                  uint8_t* dst, size_t& stride) {
-  if (quant::ActivationType(weight_type) == TensorType::kF32) {
-    stride = static_cast<size_t>(k) * sizeof(float);
-    return reinterpret_cast<const uint8_t*>(x);
-  }
-  stride = quant::ActivationRowBytes(weight_type, k);
-  for (int64_t t = 0; t < n; ++t) {
-    quant::QuantizeActivationRow(weight_type, x + t * k, dst + static_cast<size_t>(t) * stride, k);
-  }
-  return dst;
-}
-
 // Chunks of `blocks` blocks of kMatMulBlockRows rows, as MatMul would claim them.
 struct RowChunks {
   int64_t per_chunk;  // blocks
@@ -58,9 +43,8 @@ void FusedFeedForward::Run(ThreadPool& pool, CpuTensor& x, const CpuWeight& norm
   // Per thread: xn (n * n_embd floats), then the gate activations, then the up activations
   // unless they share the gate's format.
   const size_t xn_bytes = static_cast<size_t>(n * n_embd) * sizeof(float);
-  const size_t gate_bytes = static_cast<size_t>(n) * quant::ActivationRowBytes(gate.type(), n_embd);
-  const size_t up_bytes =
-      shared_format ? 0 : static_cast<size_t>(n) * quant::ActivationRowBytes(up.type(), n_embd);
+  const size_t gate_bytes = PreparedActivationBytes(gate, n, n_embd);
+  const size_t up_bytes = shared_format ? 0 : PreparedActivationBytes(up, n, n_embd);
   for (auto& buffer : per_thread_) {
     if (buffer.size() < xn_bytes + gate_bytes + up_bytes)
       buffer.resize(xn_bytes + gate_bytes + up_bytes);
@@ -87,20 +71,15 @@ void FusedFeedForward::Run(ThreadPool& pool, CpuTensor& x, const CpuWeight& norm
     for (int64_t t = 0; t < n; ++t) {
       RmsNormF32(x.row(t), norm.floats(), n_embd, eps, xn + t * n_embd);
     }
-    size_t gate_stride = 0, up_stride = 0;
-    const uint8_t* gate_act =
-        PrepareActivations(gate.type(), xn, n, n_embd, mine + xn_bytes, gate_stride);
-    const uint8_t* up_act = gate_act;
-    up_stride = gate_stride;
-    if (!shared_format) {
-      up_act =
-          PrepareActivations(up.type(), xn, n, n_embd, mine + xn_bytes + gate_bytes, up_stride);
-    }
+    const PreparedActivations gate_act = PrepareActivations(gate, xn, n, n_embd, mine + xn_bytes);
+    const PreparedActivations up_act =
+        shared_format ? gate_act
+                      : PrepareActivations(up, xn, n, n_embd, mine + xn_bytes + gate_bytes);
 
     for (int64_t c = gate_up_shares_.Claim(thread); c >= 0; c = gate_up_shares_.Claim(thread)) {
       const int64_t r0 = gate_up_chunks.Begin(c), r1 = gate_up_chunks.End(c);
-      MultiplyRows(gate, gate_act, gate_stride, n, r0, r1, h, static_cast<size_t>(n_ff));
-      MultiplyRows(up, up_act, up_stride, n, r0, r1, u, static_cast<size_t>(n_ff));
+      MultiplyRows(gate, gate_act.data, gate_act.stride, n, r0, r1, h, static_cast<size_t>(n_ff));
+      MultiplyRows(up, up_act.data, up_act.stride, n, r0, r1, u, static_cast<size_t>(n_ff));
       for (int64_t t = 0; t < n; ++t) {
         float* ht = h + t * n_ff;
         SwiGluF32(ht + r0, u + t * n_ff + r0, ht + r0, r1 - r0);
@@ -125,12 +104,7 @@ void FusedFeedForward::Run(ThreadPool& pool, CpuTensor& x, const CpuWeight& norm
 
     for (int64_t c = down_shares_.Claim(thread); c >= 0; c = down_shares_.Claim(thread)) {
       const int64_t r0 = down_chunks.Begin(c), r1 = down_chunks.End(c);
-      MultiplyRows(down, down_act, down_act_stride, n, r0, r1, y, static_cast<size_t>(n_embd));
-      for (int64_t t = 0; t < n; ++t) {
-        float* xt = x.row(t);
-        const float* yt = y + t * n_embd;
-        for (int64_t r = r0; r < r1; ++r) xt[r] = xt[r] + yt[r];
-      }
+      MultiplyRowsAndAdd(down, down_act, down_act_stride, n, r0, r1, y, x.data());
     }
   });
 }

@@ -51,6 +51,34 @@ void MultiplyRows(const CpuWeight& w, const uint8_t* act, size_t act_stride, int
   }
 }
 
+void MultiplyRowsAndAdd(const CpuWeight& w, const uint8_t* act, size_t act_stride, int64_t n,
+                        int64_t r_begin, int64_t r_end, float* y, float* x) {
+  const int64_t m = w.rows();
+  MultiplyRows(w, act, act_stride, n, r_begin, r_end, y, static_cast<size_t>(m));
+  for (int64_t t = 0; t < n; ++t) {
+    float* xt = x + t * m;
+    const float* yt = y + t * m;
+    for (int64_t r = r_begin; r < r_end; ++r) xt[r] = xt[r] + yt[r];
+  }
+}
+
+size_t PreparedActivationBytes(const CpuWeight& w, int64_t n, int64_t k) {
+  if (quant::ActivationType(w.type()) == TensorType::kF32) return 0;
+  return static_cast<size_t>(n) * quant::ActivationRowBytes(w.type(), k);
+}
+
+PreparedActivations PrepareActivations(const CpuWeight& w, const float* x, int64_t n, int64_t k,
+                                       uint8_t* dst) {
+  if (quant::ActivationType(w.type()) == TensorType::kF32) {
+    return {reinterpret_cast<const uint8_t*>(x), static_cast<size_t>(k) * sizeof(float)};
+  }
+  const size_t stride = quant::ActivationRowBytes(w.type(), k);
+  for (int64_t t = 0; t < n; ++t) {
+    quant::QuantizeActivationRow(w.type(), x + t * k, dst + static_cast<size_t>(t) * stride, k);
+  }
+  return {dst, stride};
+}
+
 namespace {
 
 // A target with its prepared activations and its first block in the combined block range.

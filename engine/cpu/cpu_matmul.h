@@ -33,6 +33,23 @@ int64_t BlocksPerChunk(int64_t blocks, size_t row_bytes, int64_t n, int threads)
 void MultiplyRows(const CpuWeight& w, const uint8_t* act, size_t act_stride, int64_t n,
                   int64_t r_begin, int64_t r_end, float* out, size_t out_stride);
 
+// MultiplyRows into `y` (n rows of w.rows() floats), then x[t][r] += y[t][r] for those rows: an
+// output projection whose rows a thread computes, added to the residual stream `x` there.
+void MultiplyRowsAndAdd(const CpuWeight& w, const uint8_t* act, size_t act_stride, int64_t n,
+                        int64_t r_begin, int64_t r_end, float* y, float* x);
+
+// Activations of n rows in a weight's format: where they are and the bytes between rows.
+struct PreparedActivations {
+  const uint8_t* data;
+  size_t stride;
+};
+// Bytes PrepareActivations writes for n rows of k floats in w's format (0 for F32 formats).
+size_t PreparedActivationBytes(const CpuWeight& w, int64_t n, int64_t k);
+// The n rows of `x` (k floats each) in w's activation format, written to `dst`
+// (PreparedActivationBytes); F32 formats use x itself.
+PreparedActivations PrepareActivations(const CpuWeight& w, const float* x, int64_t n, int64_t k,
+                                       uint8_t* dst);
+
 // One product of MatMuls: out = w x (+ bias), laid out as for MatMul.
 struct MatMulTarget {
   const CpuWeight* w;

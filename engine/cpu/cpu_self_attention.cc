@@ -11,30 +11,6 @@
 namespace infernet::cpu {
 namespace {
 
-// Rows of n activations in one weight's format: where they are and the bytes between rows.
-struct Activations {
-  const uint8_t* data;
-  size_t stride;
-};
-
-// Bytes the activations of n rows of k floats take in w's format (0 for F32 formats, which use
-// the floats themselves).
-size_t ActivationBytes(const CpuWeight& w, int64_t n, int64_t k) {
-  if (quant::ActivationType(w.type()) == TensorType::kF32) return 0;
-  return static_cast<size_t>(n) * quant::ActivationRowBytes(w.type(), k);
-}
-
-Activations Prepare(const CpuWeight& w, const float* x, int64_t n, int64_t k, uint8_t* dst) {
-  if (quant::ActivationType(w.type()) == TensorType::kF32) {
-    return {reinterpret_cast<const uint8_t*>(x), static_cast<size_t>(k) * sizeof(float)};
-  }
-  const size_t stride = quant::ActivationRowBytes(w.type(), k);
-  for (int64_t t = 0; t < n; ++t) {
-    quant::QuantizeActivationRow(w.type(), x + t * k, dst + static_cast<size_t>(t) * stride, k);
-  }
-  return {dst, stride};
-}
-
 // One of the Q, K, V products, with its first block in their combined block range.
 struct Product {
   const CpuWeight* w;
@@ -95,11 +71,11 @@ void FusedSelfAttention::Run(ThreadPool& pool, RopeTable& rope_table, CpuTensor&
     }
     if (act_owner[p] == p) {
       act_offset[p] = need;
-      need += ActivationBytes(*weights[p], n, n_embd);
+      need += PreparedActivationBytes(*weights[p], n, n_embd);
     }
   }
   const size_t wo_offset = need;
-  need += ActivationBytes(*w.wo, n, q_dim);
+  need += PreparedActivationBytes(*w.wo, n, q_dim);
   int64_t max_len = 0;
   bool shared_sequence = false;
   for (int64_t i = 0; i < n; ++i) {
@@ -125,10 +101,11 @@ void FusedSelfAttention::Run(ThreadPool& pool, RopeTable& rope_table, CpuTensor&
     for (int64_t t = 0; t < n; ++t) {
       RmsNormF32(x.row(t), w.norm.floats(), n_embd, eps, xn + t * n_embd);
     }
-    std::array<Activations, 3> acts{};
+    std::array<PreparedActivations, 3> acts{};
     for (int p = 0; p < 3; ++p) {
-      acts[p] = act_owner[p] == p ? Prepare(*weights[p], xn, n, n_embd, mine + act_offset[p])
-                                  : acts[act_owner[p]];
+      acts[p] = act_owner[p] == p
+                    ? PrepareActivations(*weights[p], xn, n, n_embd, mine + act_offset[p])
+                    : acts[act_owner[p]];
     }
 
     for (int64_t c = qkv_shares_.Claim(thread); c >= 0; c = qkv_shares_.Claim(thread)) {
@@ -175,17 +152,12 @@ void FusedSelfAttention::Run(ThreadPool& pool, RopeTable& rope_table, CpuTensor&
     }
     pool.Barrier();
 
-    const Activations wo_act = Prepare(*w.wo, scratch.attn.data(), n, q_dim, mine + wo_offset);
+    const PreparedActivations wo_act =
+        PrepareActivations(*w.wo, scratch.attn.data(), n, q_dim, mine + wo_offset);
     for (int64_t c = wo_shares_.Claim(thread); c >= 0; c = wo_shares_.Claim(thread)) {
       const int64_t r0 = c * wo_per_chunk * kMatMulBlockRows;
       const int64_t r1 = std::min(n_embd, (c + 1) * wo_per_chunk * kMatMulBlockRows);
-      MultiplyRows(*w.wo, wo_act.data, wo_act.stride, n, r0, r1, scratch.y.data(),
-                   static_cast<size_t>(n_embd));
-      for (int64_t t = 0; t < n; ++t) {
-        float* xt = x.row(t);
-        const float* yt = scratch.y.row(t);
-        for (int64_t r = r0; r < r1; ++r) xt[r] = xt[r] + yt[r];
-      }
+      MultiplyRowsAndAdd(*w.wo, wo_act.data, wo_act.stride, n, r0, r1, scratch.y.data(), x.data());
     }
   });
 }
