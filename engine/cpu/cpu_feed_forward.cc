@@ -45,9 +45,9 @@ void FusedFeedForward::Run(ThreadPool& pool, CpuTensor& x, const CpuWeight& norm
   const size_t xn_bytes = static_cast<size_t>(n * n_embd) * sizeof(float);
   const size_t gate_bytes = PreparedActivationBytes(gate, n, n_embd);
   const size_t up_bytes = shared_format ? 0 : PreparedActivationBytes(up, n, n_embd);
+  const size_t per_thread_bytes = xn_bytes + gate_bytes + up_bytes;
   for (auto& buffer : per_thread_) {
-    if (buffer.size() < xn_bytes + gate_bytes + up_bytes)
-      buffer.resize(xn_bytes + gate_bytes + up_bytes);
+    if (buffer.size() < per_thread_bytes) buffer.resize(per_thread_bytes);
   }
   const bool quantize_down = quant::ActivationType(down.type()) != TensorType::kF32;
   const size_t down_stride = quantize_down ? quant::ActivationRowBytes(down.type(), n_ff) : 0;
