@@ -16,7 +16,7 @@ namespace {
 
 // Reduces 8 lane sums in the documented order and adds the tail [from, n) into its lanes first.
 float FinishDot(float* lanes, const float* a, const float* b, int64_t from, int64_t n) {
-  for (int64_t i = from; i < n; ++i) lanes[i % 8] = lanes[i % 8] + a[i] * b[i];
+  for (int64_t i = from; i < n; ++i) lanes[i % 8] = std::fma(a[i], b[i], lanes[i % 8]);
   return SumLanes8(lanes);
 }
 
@@ -24,14 +24,14 @@ float FinishDot(float* lanes, const float* a, const float* b, int64_t from, int6
 // FinishDot for 8 lane sums in a register: the same additions in the same order. With no tail
 // left (i == n) they stay in registers: (l0+l4, l1+l5, l2+l6, l3+l7), then s0 = (l0+l4)+(l2+l6)
 // and s1 = (l1+l5)+(l3+l7), then s0 + s1.
-__attribute__((target("avx2"))) inline float FinishDotNoTailAvx2(__m256 acc) {
+__attribute__((target("avx2,fma"))) inline float FinishDotNoTailAvx2(__m256 acc) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
 
-__attribute__((target("avx2"))) float FinishDotAvx2(__m256 acc, const float* a, const float* b,
+__attribute__((target("avx2,fma"))) float FinishDotAvx2(__m256 acc, const float* a, const float* b,
                                                     int64_t i, int64_t n) {
   if (i == n) return FinishDotNoTailAvx2(acc);
   alignas(32) float lanes[8];
@@ -39,29 +39,29 @@ __attribute__((target("avx2"))) float FinishDotAvx2(__m256 acc, const float* a, 
   return FinishDot(lanes, a, b, i, n);
 }
 
-__attribute__((target("avx2"))) float DotF32Avx2(const float* a, const float* b, int64_t n) {
+__attribute__((target("avx2,fma"))) float DotF32Avx2(const float* a, const float* b, int64_t n) {
   __m256 acc = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
   }
   return FinishDotAvx2(acc, a, b, i, n);
 }
 
-__attribute__((target("avx2"))) void AxpyF32Avx2(float alpha, const float* x, float* y, int64_t n) {
+__attribute__((target("avx2,fma"))) void AxpyF32Avx2(float alpha, const float* x, float* y, int64_t n) {
   const __m256 va = _mm256_set1_ps(alpha);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    __m256 vy = _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, _mm256_loadu_ps(x + i)));
+    __m256 vy = _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i));
     _mm256_storeu_ps(y + i, vy);
   }
-  for (; i < n; ++i) y[i] = y[i] + alpha * x[i];
+  for (; i < n; ++i) y[i] = std::fma(alpha, x[i], y[i]);
 }
 
 // FinishDotAvx2 (no tail) of 8 rows' lane sums at once, stored to out[0..7]: every sum gets the
 // same additions in the same order, done 8 rows per instruction. Per register half-pair:
 // (l0+l4, l1+l5, l2+l6, l3+l7); then s0 = (l0+l4)+(l2+l6), s1 = (l1+l5)+(l3+l7); then s0 + s1.
-__attribute__((target("avx2"))) void FinishDots8Avx2(const __m256 (&acc)[8], float* out) {
+__attribute__((target("avx2,fma"))) void FinishDots8Avx2(const __m256 (&acc)[8], float* out) {
   __m256 pair[4];  // pair[p]: rows 2p (low half) and 2p+1 (high half)
 #pragma GCC unroll 4
   for (int p = 0; p < 4; ++p) {
@@ -83,7 +83,7 @@ __attribute__((target("avx2"))) void FinishDots8Avx2(const __m256 (&acc)[8], flo
   _mm256_storeu_ps(out, _mm256_permutevar8x32_ps(sums, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
 }
 
-__attribute__((target("avx2"))) void DotF32RowsAvx2(const float* a, const float* b, int64_t stride,
+__attribute__((target("avx2,fma"))) void DotF32RowsAvx2(const float* a, const float* b, int64_t stride,
                                                     int64_t rows, int64_t n, float* out) {
   int64_t r = 0;
   // Eight rows a step when n has no tail: their sums are finished together.
@@ -96,7 +96,7 @@ __attribute__((target("avx2"))) void DotF32RowsAvx2(const float* a, const float*
         const __m256 va = _mm256_loadu_ps(a + i);
 #pragma GCC unroll 8
         for (int k = 0; k < 8; ++k) {
-          acc[k] = _mm256_add_ps(acc[k], _mm256_mul_ps(va, _mm256_loadu_ps(b0 + k * stride + i)));
+          acc[k] = _mm256_fmadd_ps(va, _mm256_loadu_ps(b0 + k * stride + i), acc[k]);
         }
       }
       FinishDots8Avx2(acc, out + r);
@@ -112,10 +112,10 @@ __attribute__((target("avx2"))) void DotF32RowsAvx2(const float* a, const float*
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
       const __m256 va = _mm256_loadu_ps(a + i);
-      acc0 = _mm256_add_ps(acc0, _mm256_mul_ps(va, _mm256_loadu_ps(b0 + i)));
-      acc1 = _mm256_add_ps(acc1, _mm256_mul_ps(va, _mm256_loadu_ps(b1 + i)));
-      acc2 = _mm256_add_ps(acc2, _mm256_mul_ps(va, _mm256_loadu_ps(b2 + i)));
-      acc3 = _mm256_add_ps(acc3, _mm256_mul_ps(va, _mm256_loadu_ps(b3 + i)));
+      acc0 = _mm256_fmadd_ps(va, _mm256_loadu_ps(b0 + i), acc0);
+      acc1 = _mm256_fmadd_ps(va, _mm256_loadu_ps(b1 + i), acc1);
+      acc2 = _mm256_fmadd_ps(va, _mm256_loadu_ps(b2 + i), acc2);
+      acc3 = _mm256_fmadd_ps(va, _mm256_loadu_ps(b3 + i), acc3);
     }
     out[r] = FinishDotAvx2(acc0, a, b0, i, n);
     out[r + 1] = FinishDotAvx2(acc1, a, b1, i, n);
@@ -125,7 +125,7 @@ __attribute__((target("avx2"))) void DotF32RowsAvx2(const float* a, const float*
   for (; r < rows; ++r) out[r] = DotF32Avx2(a, b + r * stride, n);
 }
 
-__attribute__((target("avx2"))) void AxpyF32RowsAvx2(const float* alpha, const float* x,
+__attribute__((target("avx2,fma"))) void AxpyF32RowsAvx2(const float* alpha, const float* x,
                                                      int64_t stride, int64_t rows, float* y,
                                                      int64_t n) {
   // Rows in blocks keep the block's slices of x in L1 while y's chunks are revisited.
@@ -141,7 +141,7 @@ __attribute__((target("avx2"))) void AxpyF32RowsAvx2(const float* alpha, const f
         const __m256 va = _mm256_set1_ps(alpha[r]);
         const float* xr = x + r * stride + i;
         for (int k = 0; k < 8; ++k) {
-          vy[k] = _mm256_add_ps(vy[k], _mm256_mul_ps(va, _mm256_loadu_ps(xr + 8 * k)));
+          vy[k] = _mm256_fmadd_ps(va, _mm256_loadu_ps(xr + 8 * k), vy[k]);
         }
       }
       for (int k = 0; k < 8; ++k) _mm256_storeu_ps(y + i + 8 * k, vy[k]);
@@ -149,13 +149,12 @@ __attribute__((target("avx2"))) void AxpyF32RowsAvx2(const float* alpha, const f
     for (; i + 8 <= n; i += 8) {
       __m256 vy = _mm256_loadu_ps(y + i);
       for (int64_t r = r0; r < r1; ++r) {
-        vy = _mm256_add_ps(
-            vy, _mm256_mul_ps(_mm256_set1_ps(alpha[r]), _mm256_loadu_ps(x + r * stride + i)));
+        vy = _mm256_fmadd_ps(_mm256_set1_ps(alpha[r]), _mm256_loadu_ps(x + r * stride + i), vy);
       }
       _mm256_storeu_ps(y + i, vy);
     }
     for (; i < n; ++i) {
-      for (int64_t r = r0; r < r1; ++r) y[i] = y[i] + alpha[r] * x[r * stride + i];
+      for (int64_t r = r0; r < r1; ++r) y[i] = std::fma(alpha[r], x[r * stride + i], y[i]);
     }
   }
 }
@@ -202,7 +201,7 @@ INFERNET_AVX512VL void DotRowsHeadsTile(const float* a, const T* b, int64_t stri
     for (int r = 0; r < R; ++r) {
       const __m256 vb = LoadRow8(b + r * stride + i);
 #pragma GCC unroll 4
-      for (int h = 0; h < H; ++h) acc[h][r] = _mm256_add_ps(acc[h][r], _mm256_mul_ps(va[h], vb));
+      for (int h = 0; h < H; ++h) acc[h][r] = _mm256_fmadd_ps(va[h], vb, acc[h][r]);
     }
   }
 #pragma GCC unroll 4
@@ -255,7 +254,7 @@ INFERNET_AVX512VL void AxpyRowsHeadsChunk(const float* alpha, int64_t alpha_stri
     for (int u = 0; u < U; ++u) {
       const __m256 vx = LoadRow8(xr + 8 * u);
 #pragma GCC unroll 4
-      for (int h = 0; h < H; ++h) vy[h][u] = _mm256_add_ps(vy[h][u], _mm256_mul_ps(va[h], vx));
+      for (int h = 0; h < H; ++h) vy[h][u] = _mm256_fmadd_ps(va[h], vx, vy[h][u]);
     }
   }
 #pragma GCC unroll 4
@@ -337,13 +336,13 @@ float DotF32Scalar(const float* a, const float* b, int64_t n) {
   float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    for (int k = 0; k < 8; ++k) lanes[k] = lanes[k] + a[i + k] * b[i + k];
+    for (int k = 0; k < 8; ++k) lanes[k] = std::fma(a[i + k], b[i + k], lanes[k]);
   }
   return FinishDot(lanes, a, b, i, n);
 }
 
 void AxpyF32Scalar(float alpha, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = y[i] + alpha * x[i];
+  for (int64_t i = 0; i < n; ++i) y[i] = std::fma(alpha, x[i], y[i]);
 }
 
 float DotF32(const float* a, const float* b, int64_t n) {
