@@ -182,6 +182,14 @@ class ComputeStream {
   // out.cols() == w.rows(); bias (optional) is a vector of w.rows() elements.
   virtual void MatMul(const DeviceWeight& w, const DeviceWeight* bias, const DeviceTensor& x,
                       int64_t n, DeviceTensor& out) = 0;
+  // MatMul(w, nullptr, x, n, scratch) then CopyToHost(scratch, n, host), which is what this
+  // default does; back ends whose memory is the host's write `host` directly (`scratch` then
+  // unused: untouched pages of it are never resident).
+  virtual void MatMulToHost(const DeviceWeight& w, const DeviceTensor& x, int64_t n,
+                            DeviceTensor& scratch, float* host) {
+    MatMul(w, nullptr, x, n, scratch);
+    CopyToHost(scratch, n, host);
+  }
   // MatMul(*p.w, p.bias, x, n, *p.out) for each product, with the same results. Back ends that
   // can run them as one operation (one hand-off to the CPU threads) override it.
   virtual void MatMuls(std::span<const MatMulProduct> products, const DeviceTensor& x, int64_t n) {

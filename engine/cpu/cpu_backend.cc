@@ -87,6 +87,11 @@ class CpuStream final : public ComputeStream {
                 AsCpu(x).data(), n, AsCpu(out).data());
   }
 
+  void MatMulToHost(const DeviceWeight& w, const DeviceTensor& x, int64_t n, DeviceTensor&,
+                    float* host) override {
+    cpu::MatMul(pool_, act_scratch_, AsCpu(w), nullptr, AsCpu(x).data(), n, host);
+  }
+
   void MatMuls(std::span<const MatMulProduct> products, const DeviceTensor& x, int64_t n) override {
     std::vector<MatMulTarget>& targets = matmul_targets_;
     targets.clear();

@@ -548,6 +548,21 @@ TEST_F(CpuBackendTest, SelfAttentionEqualsTheOpByOpCompositionBitForBit) {
   }
 }
 
+// The CPU back end's MatMulToHost multiplies straight into host memory: the same bits as the
+// default's MatMul into the scratch and copy, and the scratch left untouched.
+TEST_F(CpuBackendTest, MatMulToHostEqualsMatMulThenCopyAndLeavesTheScratchAlone) {
+  const int64_t k = 256, m = 300, n = 3;
+  auto w = MakeWeight(TensorType::kQ4_K, k, m, RandomFloats(k * m, 70));
+  auto x = Upload(*stream_, RandomFloats(n * k, 71), n, k);
+  const std::vector<float> marker(static_cast<size_t>(n * m), -7.0f);
+  auto scratch = Upload(*stream_, marker, n, m);
+  std::vector<float> direct(static_cast<size_t>(n * m)), via_default(direct.size());
+  stream_->MatMulToHost(*w, *x, n, *scratch, direct.data());
+  EXPECT_EQ(Download(*stream_, *scratch, n), marker);
+  stream_->ComputeStream::MatMulToHost(*w, *x, n, *scratch, via_default.data());
+  EXPECT_EQ(std::memcmp(direct.data(), via_default.data(), direct.size() * sizeof(float)), 0);
+}
+
 TEST_F(CpuBackendTest, GetRowsDequantizesTheSelectedRows) {
   const int64_t k = 32, rows = 5;
   auto wv = RandomFloats(k * rows, 17);

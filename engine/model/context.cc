@@ -202,10 +202,9 @@ void Context::Impl::EmitOutputs(std::vector<float>* logits, std::vector<float>* 
       s.CopyToHost(*out_norm, count, hidden->data() + at);
     }
     if (logits != nullptr) {
-      s.MatMul(w.lm_head(), nullptr, *out_norm, count, *out_logits);
       const size_t at = logits->size();
       logits->resize(at + static_cast<size_t>(count * c.n_vocab));
-      s.CopyToHost(*out_logits, count, logits->data() + at);
+      s.MatMulToHost(w.lm_head(), *out_norm, count, *out_logits, logits->data() + at);
     }
   }
 }
