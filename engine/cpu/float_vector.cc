@@ -32,7 +32,7 @@ __attribute__((target("avx2,fma"))) inline float FinishDotNoTailAvx2(__m256 acc)
 }
 
 __attribute__((target("avx2,fma"))) float FinishDotAvx2(__m256 acc, const float* a, const float* b,
-                                                    int64_t i, int64_t n) {
+                                                        int64_t i, int64_t n) {
   if (i == n) return FinishDotNoTailAvx2(acc);
   alignas(32) float lanes[8];
   _mm256_store_ps(lanes, acc);
@@ -48,7 +48,8 @@ __attribute__((target("avx2,fma"))) float DotF32Avx2(const float* a, const float
   return FinishDotAvx2(acc, a, b, i, n);
 }
 
-__attribute__((target("avx2,fma"))) void AxpyF32Avx2(float alpha, const float* x, float* y, int64_t n) {
+__attribute__((target("avx2,fma"))) void AxpyF32Avx2(float alpha, const float* x, float* y,
+                                                     int64_t n) {
   const __m256 va = _mm256_set1_ps(alpha);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -83,8 +84,9 @@ __attribute__((target("avx2,fma"))) void FinishDots8Avx2(const __m256 (&acc)[8],
   _mm256_storeu_ps(out, _mm256_permutevar8x32_ps(sums, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
 }
 
-__attribute__((target("avx2,fma"))) void DotF32RowsAvx2(const float* a, const float* b, int64_t stride,
-                                                    int64_t rows, int64_t n, float* out) {
+__attribute__((target("avx2,fma"))) void DotF32RowsAvx2(const float* a, const float* b,
+                                                        int64_t stride, int64_t rows, int64_t n,
+                                                        float* out) {
   int64_t r = 0;
   // Eight rows a step when n has no tail: their sums are finished together.
   if (n % 8 == 0) {
@@ -126,8 +128,8 @@ __attribute__((target("avx2,fma"))) void DotF32RowsAvx2(const float* a, const fl
 }
 
 __attribute__((target("avx2,fma"))) void AxpyF32RowsAvx2(const float* alpha, const float* x,
-                                                     int64_t stride, int64_t rows, float* y,
-                                                     int64_t n) {
+                                                         int64_t stride, int64_t rows, float* y,
+                                                         int64_t n) {
   // Rows in blocks keep the block's slices of x in L1 while y's chunks are revisited.
   constexpr int64_t kBlock = 64;
   for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
