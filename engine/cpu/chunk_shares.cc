@@ -1,12 +1,14 @@
 #include "engine/cpu/chunk_shares.h"
 
+#include <algorithm>
+
 namespace infernet::cpu {
 
-void ChunkShares::Reset(int64_t chunks, int owners) {
-  owners_ = owners;
-  for (int t = 0; t < owners; ++t) {
-    const auto begin = static_cast<uint64_t>(chunks * t / owners);
-    const auto end = static_cast<uint64_t>(chunks * (t + 1) / owners);
+void ChunkShares::Reset(int64_t chunks, int threads) {
+  owners_ = static_cast<int>(std::min<int64_t>(threads, chunks));
+  for (int t = 0; t < owners_; ++t) {
+    const auto begin = static_cast<uint64_t>(chunks * t / owners_);
+    const auto end = static_cast<uint64_t>(chunks * (t + 1) / owners_);
     shares_[static_cast<size_t>(t)].bounds.store(begin << 32 | end, std::memory_order_relaxed);
   }
 }

@@ -17,10 +17,10 @@ class ChunkShares {
 
   explicit ChunkShares(int max_owners) : shares_(static_cast<size_t>(max_owners)) {}
 
-  // Splits chunks [0, chunks) among `owners`: owner t gets [chunks*t/owners,
-  // chunks*(t+1)/owners). REQUIRES: 1 <= owners <= max_owners, 0 <= chunks <= kMaxChunks; no
-  // Claim in progress.
-  void Reset(int64_t chunks, int owners);
+  // Splits chunks [0, chunks) among owners = min(threads, chunks) threads: owner t gets
+  // [chunks*t/owners, chunks*(t+1)/owners). REQUIRES: 1 <= threads <= max_owners,
+  // 0 <= chunks <= kMaxChunks; no Claim in progress.
+  void Reset(int64_t chunks, int threads);
   // The next chunk for `thread`: the front of its own share, else the back of the first other
   // non-empty share; -1 when all are empty.
   int64_t Claim(int thread);

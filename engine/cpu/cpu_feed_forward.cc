@@ -8,25 +8,6 @@
 #include "engine/quant/quant.h"
 
 namespace infernet::cpu {
-namespace {
-
-// Chunks of `blocks` blocks of kMatMulBlockRows rows, as MatMul would claim them.
-struct RowChunks {
-  int64_t per_chunk;  // blocks
-  int64_t count;
-  int64_t rows;  // all rows
-  int64_t Begin(int64_t c) const { return c * per_chunk * kMatMulBlockRows; }
-  int64_t End(int64_t c) const { return std::min(rows, (c + 1) * per_chunk * kMatMulBlockRows); }
-};
-
-RowChunks ChunksOf(int64_t rows, size_t row_bytes, int64_t n, int threads) {
-  const int64_t blocks = (rows + kMatMulBlockRows - 1) / kMatMulBlockRows;
-  const int64_t per_chunk = BlocksPerChunk(blocks, row_bytes, n, threads);
-  return {per_chunk, (blocks + per_chunk - 1) / per_chunk, rows};
-}
-
-}  // namespace
-
 FusedFeedForward::FusedFeedForward(int n_threads)
     : per_thread_(static_cast<size_t>(n_threads)),
       gate_up_shares_(n_threads),
@@ -58,12 +39,11 @@ void FusedFeedForward::Run(ThreadPool& pool, CpuTensor& x, const CpuWeight& norm
   const int64_t down_block = Traits(quant::ActivationType(down.type())).block_elems;
   const int64_t down_blocks = n_ff / down_block;
 
-  const RowChunks gate_up_chunks = ChunksOf(n_ff, gate.row_bytes() + up.row_bytes(), n, threads);
-  const RowChunks down_chunks = ChunksOf(n_embd, down.row_bytes(), n, threads);
-  gate_up_shares_.Reset(gate_up_chunks.count,
-                        static_cast<int>(std::min<int64_t>(threads, gate_up_chunks.count)));
-  down_shares_.Reset(down_chunks.count,
-                     static_cast<int>(std::min<int64_t>(threads, down_chunks.count)));
+  const RowChunks gate_up_chunks =
+      RowChunks::For(n_ff, gate.row_bytes() + up.row_bytes(), n, threads);
+  const RowChunks down_chunks = RowChunks::For(n_embd, down.row_bytes(), n, threads);
+  gate_up_shares_.Reset(gate_up_chunks.count, threads);
+  down_shares_.Reset(down_chunks.count, threads);
 
   pool.RunOnAll([&](int thread) {
     uint8_t* mine = per_thread_[static_cast<size_t>(thread)].data();

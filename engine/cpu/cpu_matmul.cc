@@ -18,8 +18,6 @@ constexpr int64_t kTokenChunk = 64;
 // takes chunks left in others' (ThreadPool::ParallelForChunks), since on a shared machine one
 // thread is often descheduled mid-product, and decode runs ~100 products per token.
 constexpr size_t kMinChunkWork = 32 * 1024;  // weight bytes x tokens: claiming costs ~100 ns
-// Products in one MatMuls call (a layer's Q, K and V is the most the model asks for).
-constexpr size_t kMaxTargets = 4;
 
 }  // namespace
 
@@ -32,6 +30,16 @@ int64_t BlocksPerChunk(int64_t blocks, size_t row_bytes, int64_t n, int threads)
   per_chunk = std::max(per_chunk, blocks / (16 * int64_t{threads}));
   per_chunk = std::min(per_chunk, (blocks + 2 * threads - 1) / (2 * int64_t{threads}));
   return std::max<int64_t>(per_chunk, 1);
+}
+
+RowChunks RowChunks::For(int64_t rows, size_t row_bytes, int64_t n, int threads) {
+  const int64_t blocks = (rows + kTileRows - 1) / kTileRows;
+  const int64_t per_chunk = BlocksPerChunk(blocks, row_bytes, n, threads);
+  return {rows, per_chunk, (blocks + per_chunk - 1) / per_chunk};
+}
+
+int64_t RowChunks::End(int64_t c) const {
+  return std::min(rows, (c + 1) * blocks_per_chunk * kTileRows);
 }
 
 void MultiplyRows(const CpuWeight& w, const uint8_t* act, size_t act_stride, int64_t n,
@@ -79,32 +87,40 @@ PreparedActivations PrepareActivations(const CpuWeight& w, const float* x, int64
   return {dst, stride};
 }
 
-namespace {
-
-// A target with its prepared activations and its first block in the combined block range.
-struct Product {
-  MatMulTarget target;
-  const uint8_t* act;
-  size_t act_stride;
-  int64_t first_block;
-};
-
-// Row blocks [begin, end) of one product (block indices local to its weight).
-void RunBlocks(const Product& p, int64_t begin, int64_t end, int64_t n) {
-  const CpuWeight& w = *p.target.w;
-  const int64_t m = w.rows();
-  const int64_t r_begin = begin * kTileRows;
-  const int64_t r_end = std::min(m, end * kTileRows);
-  MultiplyRows(w, p.act, p.act_stride, n, r_begin, r_end, p.target.out, static_cast<size_t>(m));
-  if (p.target.bias != nullptr) {
-    for (int64_t t = 0; t < n; ++t) {
-      float* o = p.target.out + t * m;
-      for (int64_t r = r_begin; r < r_end; ++r) o[r] = o[r] + p.target.bias[r];
-    }
+ProductBlocks::ProductBlocks(std::span<const MatMulTarget> targets) : count_(targets.size()) {
+  for (size_t i = 0; i < count_; ++i) {
+    const CpuWeight& w = *targets[i].w;
+    targets_[i] = targets[i];
+    first_block_[i + 1] = first_block_[i] + (w.rows() + kTileRows - 1) / kTileRows;
+    rows_ += w.rows();
+    bytes_ += w.row_bytes() * static_cast<size_t>(w.rows());
   }
 }
 
-}  // namespace
+int64_t ProductBlocks::ChunkBlocks(int64_t n, int threads) const {
+  const size_t row_bytes = bytes_ / static_cast<size_t>(std::max<int64_t>(1, rows_));
+  return BlocksPerChunk(blocks(), row_bytes, n, threads);
+}
+
+void ProductBlocks::Run(std::span<const PreparedActivations> acts, int64_t begin, int64_t end,
+                        int64_t n) const {
+  for (size_t i = 0; i < count_; ++i) {
+    const int64_t b0 = std::max(begin, first_block_[i]), b1 = std::min(end, first_block_[i + 1]);
+    if (b0 >= b1) continue;
+    const MatMulTarget& p = targets_[i];
+    const int64_t m = p.w->rows();
+    const int64_t r_begin = (b0 - first_block_[i]) * kTileRows;
+    const int64_t r_end = std::min(m, (b1 - first_block_[i]) * kTileRows);
+    MultiplyRows(*p.w, acts[i].data, acts[i].stride, n, r_begin, r_end, p.out,
+                 static_cast<size_t>(m));
+    if (p.bias != nullptr) {
+      for (int64_t t = 0; t < n; ++t) {
+        float* o = p.out + t * m;
+        for (int64_t r = r_begin; r < r_end; ++r) o[r] = o[r] + p.bias[r];
+      }
+    }
+  }
+}
 
 void MatMul(ThreadPool& pool, std::vector<uint8_t>& scratch, const CpuWeight& w, const float* bias,
             const float* x, int64_t n, float* out) {
@@ -115,9 +131,9 @@ void MatMul(ThreadPool& pool, std::vector<uint8_t>& scratch, const CpuWeight& w,
 void MatMuls(ThreadPool& pool, std::vector<uint8_t>& scratch, std::span<const MatMulTarget> targets,
              const float* x, int64_t n) {
   if (targets.empty()) return;
-  if (targets.size() > kMaxTargets) {
-    MatMuls(pool, scratch, targets.first(kMaxTargets), x, n);
-    MatMuls(pool, scratch, targets.subspan(kMaxTargets), x, n);
+  if (targets.size() > kMaxMatMulTargets) {
+    MatMuls(pool, scratch, targets.first(kMaxMatMulTargets), x, n);
+    MatMuls(pool, scratch, targets.subspan(kMaxMatMulTargets), x, n);
     return;
   }
   const int64_t k = targets[0].w->row_length();
@@ -128,20 +144,14 @@ void MatMuls(ThreadPool& pool, std::vector<uint8_t>& scratch, std::span<const Ma
     size_t offset;  // in scratch
     size_t stride;  // bytes per activation row
   };
-  std::array<Format, kMaxTargets> formats{};
-  std::array<int, kMaxTargets> format_of{};  // index into formats, -1 for x as it is
+  std::array<Format, kMaxMatMulTargets> formats{};
+  std::array<int, kMaxMatMulTargets> format_of{};  // index into formats, -1 for x as it is
+  std::array<PreparedActivations, kMaxMatMulTargets> acts{};
   int n_formats = 0;
   size_t need = 0;
-  std::array<Product, kMaxTargets> products{};
-  int64_t blocks = 0, rows = 0;
-  size_t bytes = 0;
   for (size_t i = 0; i < targets.size(); ++i) {
     const CpuWeight& w = *targets[i].w;
-    products[i] = Product{targets[i], reinterpret_cast<const uint8_t*>(x),
-                          static_cast<size_t>(k) * sizeof(float), blocks};
-    blocks += (w.rows() + kTileRows - 1) / kTileRows;
-    rows += w.rows();
-    bytes += w.row_bytes() * static_cast<size_t>(w.rows());
+    acts[i] = {reinterpret_cast<const uint8_t*>(x), static_cast<size_t>(k) * sizeof(float)};
     format_of[i] = -1;
     const TensorType format = quant::ActivationType(w.type());
     if (format == TensorType::kF32) continue;
@@ -153,13 +163,15 @@ void MatMuls(ThreadPool& pool, std::vector<uint8_t>& scratch, std::span<const Ma
       ++n_formats;
     }
     format_of[i] = f;
-    products[i].act_stride = formats[f].stride;
   }
   if (n_formats > 0) {
     if (scratch.size() < need) scratch.resize(need);
     uint8_t* base = scratch.data();
     for (size_t i = 0; i < targets.size(); ++i) {
-      if (format_of[i] >= 0) products[i].act = base + formats[format_of[i]].offset;
+      if (format_of[i] >= 0) {
+        const Format& format = formats[format_of[i]];
+        acts[i] = {base + format.offset, format.stride};
+      }
     }
     pool.ParallelFor(n, 4, [&](int64_t begin, int64_t end, int) {
       for (int f = 0; f < n_formats; ++f) {
@@ -172,17 +184,11 @@ void MatMuls(ThreadPool& pool, std::vector<uint8_t>& scratch, std::span<const Ma
     });
   }
 
-  const size_t row_bytes = bytes / static_cast<size_t>(std::max<int64_t>(1, rows));
-  const int64_t per_chunk = BlocksPerChunk(blocks, row_bytes, n, pool.size());
-  const size_t count = targets.size();
-  pool.ParallelForChunks(blocks, per_chunk, [&](int64_t begin, int64_t end, int) {
-    for (size_t i = 0; i < count; ++i) {
-      const Product& p = products[i];
-      const int64_t last = i + 1 < count ? products[i + 1].first_block : blocks;
-      const int64_t b0 = std::max(begin, p.first_block), b1 = std::min(end, last);
-      if (b0 < b1) RunBlocks(p, b0 - p.first_block, b1 - p.first_block, n);
-    }
-  });
+  const ProductBlocks range(targets);
+  pool.ParallelForChunks(range.blocks(), range.ChunkBlocks(n, pool.size()),
+                         [&](int64_t begin, int64_t end, int) {
+                           range.Run(std::span(acts).first(targets.size()), begin, end, n);
+                         });
 }
 
 }  // namespace infernet::cpu

@@ -1,6 +1,7 @@
 // Matrix product of a stored weight and a batch of activation rows on the CPU.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -26,6 +27,17 @@ constexpr int64_t kMatMulBlockRows = 24;
 // Blocks per claimed chunk (ThreadPool::ParallelForChunks) for `blocks` blocks of rows of about
 // `row_bytes` each, against n activation rows, on `threads` threads.
 int64_t BlocksPerChunk(int64_t blocks, size_t row_bytes, int64_t n, int threads);
+
+// Rows [0, rows) of one weight in chunks of whole blocks, BlocksPerChunk blocks each.
+struct RowChunks {
+  static RowChunks For(int64_t rows, size_t row_bytes, int64_t n, int threads);
+  int64_t Begin(int64_t c) const { return c * blocks_per_chunk * kMatMulBlockRows; }
+  int64_t End(int64_t c) const;
+
+  int64_t rows;
+  int64_t blocks_per_chunk;
+  int64_t count;  // chunks
+};
 
 // Rows [r_begin, r_end) of the product of `w` with n activation rows prepared in w's activation
 // format (quant::QuantizeActivationRow; F32 formats: the floats themselves), `act_stride` bytes
@@ -55,6 +67,32 @@ struct MatMulTarget {
   const CpuWeight* w;
   const float* bias;  // null or w->rows() floats
   float* out;
+};
+
+// Products in one MatMuls call or ProductBlocks (a layer's Q, K and V is the most the model asks
+// for).
+constexpr size_t kMaxMatMulTargets = 4;
+
+// The row blocks of several products with the same activation rows as one range, product i's
+// blocks after product i-1's: the range MatMuls splits over the threads.
+class ProductBlocks {
+ public:
+  // REQUIRES: 1 <= targets.size() <= kMaxMatMulTargets.
+  explicit ProductBlocks(std::span<const MatMulTarget> targets);
+
+  int64_t blocks() const { return first_block_[count_]; }
+  // Blocks per claimed chunk (BlocksPerChunk of the products' average row size).
+  int64_t ChunkBlocks(int64_t n, int threads) const;
+  // Blocks [begin, end) of the range: each product's rows there, multiplied with its n
+  // activation rows acts[i], plus its bias.
+  void Run(std::span<const PreparedActivations> acts, int64_t begin, int64_t end, int64_t n) const;
+
+ private:
+  std::array<MatMulTarget, kMaxMatMulTargets> targets_{};
+  std::array<int64_t, kMaxMatMulTargets + 1> first_block_{};
+  size_t count_ = 0;
+  size_t bytes_ = 0;
+  int64_t rows_ = 0;
 };
 
 // The products of several weights with the same n activation rows `x` (all of row length

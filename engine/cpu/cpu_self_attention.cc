@@ -9,18 +9,6 @@
 #include "engine/quant/quant.h"
 
 namespace infernet::cpu {
-namespace {
-
-// One of the Q, K, V products, with its first block in their combined block range.
-struct Product {
-  const CpuWeight* w;
-  const float* bias;  // null or w->rows() floats
-  float* out;
-  int64_t first_block;
-};
-
-}  // namespace
-
 FusedSelfAttention::FusedSelfAttention(int n_threads)
     : per_thread_(static_cast<size_t>(n_threads)), qkv_shares_(n_threads), wo_shares_(n_threads) {}
 
@@ -36,25 +24,14 @@ void FusedSelfAttention::Run(ThreadPool& pool, RopeTable& rope_table, CpuTensor&
 
   // Q, K and V as one range of row blocks, as MatMuls splits them.
   const std::array<const CpuWeight*, 3> weights = {w.wq, w.wk, w.wv};
-  const std::array<const CpuWeight*, 3> biases = {w.bq, w.bk, w.bv};
-  const std::array<CpuTensor*, 3> outs = {&scratch.q, &scratch.k, &scratch.v};
-  std::array<Product, 3> products{};
-  int64_t blocks = 0, rows = 0;
-  size_t bytes = 0;
-  for (size_t p = 0; p < 3; ++p) {
-    products[p] = {weights[p], biases[p] ? biases[p]->floats() : nullptr, outs[p]->data(), blocks};
-    blocks += (weights[p]->rows() + kMatMulBlockRows - 1) / kMatMulBlockRows;
-    rows += weights[p]->rows();
-    bytes += weights[p]->row_bytes() * static_cast<size_t>(weights[p]->rows());
-  }
-  const int64_t qkv_per_chunk =
-      BlocksPerChunk(blocks, bytes / static_cast<size_t>(rows), n, threads);
-  const int64_t qkv_chunks = (blocks + qkv_per_chunk - 1) / qkv_per_chunk;
-  qkv_shares_.Reset(qkv_chunks, static_cast<int>(std::min<int64_t>(threads, qkv_chunks)));
-  const int64_t wo_blocks = (n_embd + kMatMulBlockRows - 1) / kMatMulBlockRows;
-  const int64_t wo_per_chunk = BlocksPerChunk(wo_blocks, w.wo->row_bytes(), n, threads);
-  const int64_t wo_chunks = (wo_blocks + wo_per_chunk - 1) / wo_per_chunk;
-  wo_shares_.Reset(wo_chunks, static_cast<int>(std::min<int64_t>(threads, wo_chunks)));
+  const MatMulTarget qkv_targets[] = {{w.wq, w.bq ? w.bq->floats() : nullptr, scratch.q.data()},
+                                      {w.wk, w.bk ? w.bk->floats() : nullptr, scratch.k.data()},
+                                      {w.wv, w.bv ? w.bv->floats() : nullptr, scratch.v.data()}};
+  const ProductBlocks qkv(qkv_targets);
+  const int64_t qkv_per_chunk = qkv.ChunkBlocks(n, threads);
+  qkv_shares_.Reset((qkv.blocks() + qkv_per_chunk - 1) / qkv_per_chunk, threads);
+  const RowChunks wo_chunks = RowChunks::For(n_embd, w.wo->row_bytes(), n, threads);
+  wo_shares_.Reset(wo_chunks.count, threads);
 
   // Per thread: xn, the Q/K/V activations (one region per distinct format), the output
   // projection's activations, then attention scratch.
@@ -109,24 +86,7 @@ void FusedSelfAttention::Run(ThreadPool& pool, RopeTable& rope_table, CpuTensor&
     }
 
     for (int64_t c = qkv_shares_.Claim(thread); c >= 0; c = qkv_shares_.Claim(thread)) {
-      const int64_t begin = c * qkv_per_chunk, end = std::min(blocks, begin + qkv_per_chunk);
-      for (size_t p = 0; p < 3; ++p) {
-        const Product& product = products[p];
-        const int64_t last = p + 1 < 3 ? products[p + 1].first_block : blocks;
-        const int64_t b0 = std::max(begin, product.first_block), b1 = std::min(end, last);
-        if (b0 >= b1) continue;
-        const int64_t m = product.w->rows();
-        const int64_t r0 = (b0 - product.first_block) * kMatMulBlockRows;
-        const int64_t r1 = std::min(m, (b1 - product.first_block) * kMatMulBlockRows);
-        MultiplyRows(*product.w, acts[p].data, acts[p].stride, n, r0, r1, product.out,
-                     static_cast<size_t>(m));
-        if (product.bias != nullptr) {
-          for (int64_t t = 0; t < n; ++t) {
-            float* o = product.out + t * m;
-            for (int64_t r = r0; r < r1; ++r) o[r] = o[r] + product.bias[r];
-          }
-        }
-      }
+      qkv.Run(acts, c * qkv_per_chunk, std::min(qkv.blocks(), (c + 1) * qkv_per_chunk), n);
     }
     pool.Barrier();
 
@@ -155,9 +115,8 @@ void FusedSelfAttention::Run(ThreadPool& pool, RopeTable& rope_table, CpuTensor&
     const PreparedActivations wo_act =
         PrepareActivations(*w.wo, scratch.attn.data(), n, q_dim, mine + wo_offset);
     for (int64_t c = wo_shares_.Claim(thread); c >= 0; c = wo_shares_.Claim(thread)) {
-      const int64_t r0 = c * wo_per_chunk * kMatMulBlockRows;
-      const int64_t r1 = std::min(n_embd, (c + 1) * wo_per_chunk * kMatMulBlockRows);
-      MultiplyRowsAndAdd(*w.wo, wo_act.data, wo_act.stride, n, r0, r1, scratch.y.data(), x.data());
+      MultiplyRowsAndAdd(*w.wo, wo_act.data, wo_act.stride, n, wo_chunks.Begin(c), wo_chunks.End(c),
+                         scratch.y.data(), x.data());
     }
   });
 }

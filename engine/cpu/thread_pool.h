@@ -73,7 +73,7 @@ class ThreadPool {
       for (int64_t begin = 0; begin < n; begin += chunk) fn(begin, std::min(n, begin + chunk), 0);
       return;
     }
-    shares_.Reset(chunks, static_cast<int>(std::min<int64_t>(n_threads_, chunks)));
+    shares_.Reset(chunks, n_threads_);
     struct Job {
       ChunkShares* shares;
       F* fn;

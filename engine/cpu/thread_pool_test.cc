@@ -188,7 +188,7 @@ TEST(ChunkSharesTest, EveryChunkIsClaimedOnceAndOwnersTakeTheirShareFrontToBack)
       ThreadPool pool(threads);
       ChunkShares shares(threads);
       const int owners = static_cast<int>(std::min<int64_t>(threads, chunks));
-      shares.Reset(chunks, owners);
+      shares.Reset(chunks, threads);  // owners: min(threads, chunks)
       std::vector<std::atomic<int>> hits(static_cast<size_t>(chunks));
       std::vector<std::vector<int64_t>> taken(static_cast<size_t>(threads));
       pool.RunOnAll([&](int thread) {
