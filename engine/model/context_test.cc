@@ -311,6 +311,27 @@ TEST_P(ContextTest, PositionsBeyondTheContextAreOutOfRange) {
   EXPECT_EQ(ctx->SequenceLength(0), 32);
 }
 
+// The KV cache holds F16 (default) or F32; other types are refused by name, and the F32 cache
+// takes twice the F16 one's bytes.
+TEST_P(ContextTest, KvCacheTypeIsF16OrF32) {
+  ContextParams params;
+  params.n_ctx = 32;
+  params.n_threads = 1;
+  params.kv_type = TensorType::kQ8_0;
+  auto refused = Context::Create(*model_, params);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("Q8_0"), std::string::npos)
+      << refused.status().message();
+
+  params.kv_type = TensorType::kF32;
+  auto f32 = Context::Create(*model_, params);
+  params.kv_type = TensorType::kF16;
+  auto f16 = Context::Create(*model_, params);
+  ASSERT_TRUE(f32.ok() && f16.ok());
+  EXPECT_EQ((*f32)->kv_cache_bytes(), 2 * (*f16)->kv_cache_bytes());
+}
+
 INSTANTIATE_TEST_SUITE_P(Architectures, ContextTest,
                          ::testing::Values(TinyModelOptions{"llama", false, false, "", ""},
                                            TinyModelOptions{"qwen2", true, true, "", ""}),
