@@ -41,32 +41,62 @@ inline float SiluTimes(float g, float u) { return g / (1.0f + ExpF32(-g)) * u; }
 #if defined(__x86_64__)
 #define INFERNET_AVX2 __attribute__((target("avx2")))
 
-// ExpF32 on 8 lanes: the same operations in the same order.
-INFERNET_AVX2 __m256 ExpAvx2(__m256 x) {
+// ExpF32 on U vectors of 8 lanes: the same operations in the same order in every lane. Each
+// step runs on all U vectors before the next, so the U dependency chains (about 20 operations
+// long) are interleaved in program order: one chain at a time filled the out-of-order window
+// with operations waiting on their predecessor.
+template <int U>
+INFERNET_AVX2 inline void ExpAvx2(__m256 (&x)[U]) {
   const __m256 hi = _mm256_set1_ps(kMaxArg), lo = _mm256_set1_ps(kMinArg);
-  const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
   const __m256 round = _mm256_set1_ps(kRoundToInt);
-  const __m256 nf =
-      _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(xc, _mm256_set1_ps(kLog2e)), round), round);
-  __m256 r = _mm256_sub_ps(xc, _mm256_mul_ps(nf, _mm256_set1_ps(kLn2Hi)));
-  r = _mm256_sub_ps(r, _mm256_mul_ps(nf, _mm256_set1_ps(kLn2Lo)));
-  __m256 p = _mm256_set1_ps(kInvFact[0]);
-  for (int k = 1; k < 6; ++k) p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(kInvFact[k]));
   const __m256 one = _mm256_set1_ps(1.0f);
-  p = _mm256_add_ps(_mm256_mul_ps(p, r), one);
-  p = _mm256_add_ps(_mm256_mul_ps(p, r), one);
-  const __m256i n = _mm256_cvttps_epi32(nf);
-  const __m256i n1 = _mm256_srai_epi32(n, 1);
-  const __m256i n2 = _mm256_sub_epi32(n, n1);
   const __m256i bias = _mm256_set1_epi32(127);
-  const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
-  const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
-  __m256 res = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
-  res = _mm256_blendv_ps(res, _mm256_set1_ps(std::numeric_limits<float>::infinity()),
-                         _mm256_cmp_ps(x, hi, _CMP_GT_OQ));
-  res = _mm256_blendv_ps(res, _mm256_setzero_ps(), _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
-  return _mm256_blendv_ps(res, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+  __m256 nf[U], r[U], p[U];
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) {
+    const __m256 xc = _mm256_min_ps(_mm256_max_ps(x[u], lo), hi);
+    nf[u] = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(xc, _mm256_set1_ps(kLog2e)), round), round);
+    r[u] = _mm256_sub_ps(xc, _mm256_mul_ps(nf[u], _mm256_set1_ps(kLn2Hi)));
+  }
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) {
+    r[u] = _mm256_sub_ps(r[u], _mm256_mul_ps(nf[u], _mm256_set1_ps(kLn2Lo)));
+    p[u] = _mm256_set1_ps(kInvFact[0]);
+  }
+#pragma GCC unroll 8
+  for (int k = 1; k < 6; ++k) {
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) {
+      p[u] = _mm256_add_ps(_mm256_mul_ps(p[u], r[u]), _mm256_set1_ps(kInvFact[k]));
+    }
+  }
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) p[u] = _mm256_add_ps(_mm256_mul_ps(p[u], r[u]), one);
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) p[u] = _mm256_add_ps(_mm256_mul_ps(p[u], r[u]), one);
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) {
+    const __m256i n = _mm256_cvttps_epi32(nf[u]);
+    const __m256i n1 = _mm256_srai_epi32(n, 1);
+    const __m256i n2 = _mm256_sub_epi32(n, n1);
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    __m256 res = _mm256_mul_ps(_mm256_mul_ps(p[u], s1), s2);
+    res = _mm256_blendv_ps(res, _mm256_set1_ps(std::numeric_limits<float>::infinity()),
+                           _mm256_cmp_ps(x[u], hi, _CMP_GT_OQ));
+    res = _mm256_blendv_ps(res, _mm256_setzero_ps(), _mm256_cmp_ps(x[u], lo, _CMP_LT_OQ));
+    x[u] = _mm256_blendv_ps(res, x[u], _mm256_cmp_ps(x[u], x[u], _CMP_UNORD_Q));
+  }
 }
+
+INFERNET_AVX2 inline __m256 ExpAvx2(__m256 x) {
+  __m256 v[1] = {x};
+  ExpAvx2<1>(v);
+  return v[0];
+}
+
+// Vectors of 8 floats that ExpShiftedAndSum and SwiGluF32 evaluate side by side.
+constexpr int kExpVectors = 4;
 
 INFERNET_AVX2 float ScaleAndMaxAvx2(float* x, int64_t n, float scale) {
   const __m256 vs = _mm256_set1_ps(scale);
@@ -90,6 +120,15 @@ INFERNET_AVX2 float ExpShiftedAndSumAvx2(float* x, int64_t n, float shift) {
   const __m256 vs = _mm256_set1_ps(shift);
   __m256 sum = _mm256_setzero_ps();
   int64_t i = 0;
+  for (; i + 8 * kExpVectors <= n; i += 8 * kExpVectors) {
+    __m256 e[kExpVectors];
+    for (int u = 0; u < kExpVectors; ++u) e[u] = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8 * u), vs);
+    ExpAvx2<kExpVectors>(e);
+    for (int u = 0; u < kExpVectors; ++u) {
+      _mm256_storeu_ps(x + i + 8 * u, e[u]);
+      sum = _mm256_add_ps(sum, e[u]);  // in ascending order, as one vector at a time
+    }
+  }
   for (; i + 8 <= n; i += 8) {
     const __m256 e = ExpAvx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), vs));
     _mm256_storeu_ps(x + i, e);
@@ -108,6 +147,18 @@ INFERNET_AVX2 void SwiGluAvx2(const float* g, const float* u, float* out, int64_
   const __m256 one = _mm256_set1_ps(1.0f);
   const __m256 sign = _mm256_set1_ps(-0.0f);
   int64_t i = 0;
+  for (; i + 8 * kExpVectors <= n; i += 8 * kExpVectors) {
+    __m256 vg[kExpVectors], e[kExpVectors];
+    for (int j = 0; j < kExpVectors; ++j) {
+      vg[j] = _mm256_loadu_ps(g + i + 8 * j);
+      e[j] = _mm256_xor_ps(vg[j], sign);
+    }
+    ExpAvx2<kExpVectors>(e);
+    for (int j = 0; j < kExpVectors; ++j) {
+      const __m256 silu = _mm256_div_ps(vg[j], _mm256_add_ps(one, e[j]));
+      _mm256_storeu_ps(out + i + 8 * j, _mm256_mul_ps(silu, _mm256_loadu_ps(u + i + 8 * j)));
+    }
+  }
   for (; i + 8 <= n; i += 8) {
     const __m256 vg = _mm256_loadu_ps(g + i);
     const __m256 e = ExpAvx2(_mm256_xor_ps(vg, sign));
