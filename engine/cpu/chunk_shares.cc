@@ -4,12 +4,18 @@
 
 namespace infernet::cpu {
 
+std::pair<int64_t, int64_t> ChunkShares::InitialShare(int64_t chunks, int threads, int thread) {
+  const int64_t owners = std::min<int64_t>(threads, chunks);
+  if (thread >= owners) return {0, 0};
+  return {chunks * thread / owners, chunks * (thread + 1) / owners};
+}
+
 void ChunkShares::Reset(int64_t chunks, int threads) {
   owners_ = static_cast<int>(std::min<int64_t>(threads, chunks));
   for (int t = 0; t < owners_; ++t) {
-    const auto begin = static_cast<uint64_t>(chunks * t / owners_);
-    const auto end = static_cast<uint64_t>(chunks * (t + 1) / owners_);
-    shares_[static_cast<size_t>(t)].bounds.store(begin << 32 | end, std::memory_order_relaxed);
+    const auto [begin, end] = InitialShare(chunks, threads, t);
+    shares_[static_cast<size_t>(t)].bounds.store(
+        static_cast<uint64_t>(begin) << 32 | static_cast<uint64_t>(end), std::memory_order_relaxed);
   }
 }
 

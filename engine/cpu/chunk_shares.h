@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace infernet::cpu {
@@ -21,6 +22,8 @@ class ChunkShares {
   // [chunks*t/owners, chunks*(t+1)/owners). REQUIRES: 1 <= threads <= max_owners,
   // 0 <= chunks <= kMaxChunks; no Claim in progress.
   void Reset(int64_t chunks, int threads);
+  // The chunks Reset(chunks, threads) gives `thread`: [first, second), empty for a non-owner.
+  static std::pair<int64_t, int64_t> InitialShare(int64_t chunks, int threads, int thread);
   // The next chunk for `thread`: the front of its own share, else the back of the first other
   // non-empty share; -1 when all are empty.
   int64_t Claim(int thread);

@@ -65,7 +65,8 @@ void FusedFeedForward::Run(ThreadPool& pool, CpuTensor& x, const CpuWeight& norm
         SwiGluF32(ht + r0, u + t * n_ff + r0, ht + r0, r1 - r0);
       }
     }
-    pool.Barrier();
+    IdlePrefetch down_prefetch = ShareOfRows(down, down_chunks, threads, thread);
+    pool.Barrier(down_prefetch);
 
     const uint8_t* down_act = reinterpret_cast<const uint8_t*>(h);
     size_t down_act_stride = static_cast<size_t>(n_ff) * sizeof(float);
@@ -77,7 +78,7 @@ void FusedFeedForward::Run(ThreadPool& pool, CpuTensor& x, const CpuWeight& norm
                                          quant::ActivationRowBytes(down.type(), b0 * down_block),
                                      (b1 - b0) * down_block);
       }
-      pool.Barrier();
+      pool.Barrier(down_prefetch);
       down_act = down_act_.data();
       down_act_stride = down_stride;
     }

@@ -11,6 +11,8 @@
 //   2. row blocks of gate and up together, each followed by SwiGLU on its rows;
 //   3. the down activations, their quantization blocks split over the threads;
 //   4. row blocks of down, each followed by the residual add on its rows.
+// A thread waiting at the barriers before 4 prefetches the front of its share of down's rows
+// (IdlePrefetch): the wait does the first misses of the next phase's stream.
 // Every element gets the same operations as in the op-by-op path, so results are bit-identical
 // to it (tested).
 #pragma once

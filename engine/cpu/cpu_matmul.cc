@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "engine/cpu/chunk_shares.h"
 #include "engine/quant/quant.h"
 
 namespace infernet::cpu {
@@ -40,6 +41,14 @@ RowChunks RowChunks::For(int64_t rows, size_t row_bytes, int64_t n, int threads)
 
 int64_t RowChunks::End(int64_t c) const {
   return std::min(rows, (c + 1) * blocks_per_chunk * kTileRows);
+}
+
+IdlePrefetch ShareOfRows(const CpuWeight& w, const RowChunks& chunks, int threads, int thread) {
+  const auto [first, last] = ChunkShares::InitialShare(chunks.count, threads, thread);
+  if (first >= last) return IdlePrefetch(w.row(0), 0);
+  const int64_t r0 = chunks.Begin(first), r1 = chunks.End(last - 1);
+  return IdlePrefetch(w.row(r0),
+                      std::min(kIdlePrefetchBytes, static_cast<size_t>(r1 - r0) * w.row_bytes()));
 }
 
 void MultiplyRows(const CpuWeight& w, const uint8_t* act, size_t act_stride, int64_t n,

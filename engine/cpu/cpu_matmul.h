@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/cpu/cpu_types.h"
+#include "engine/cpu/idle_prefetch.h"
 #include "engine/cpu/thread_pool.h"
 
 namespace infernet::cpu {
@@ -38,6 +39,12 @@ struct RowChunks {
   int64_t blocks_per_chunk;
   int64_t count;  // chunks
 };
+
+// The weight bytes of the rows in the chunks ChunkShares::InitialShare gives `thread`, at most
+// kIdlePrefetchBytes of them from the front: what a thread waiting for the product can
+// prefetch.
+constexpr size_t kIdlePrefetchBytes = 256 * 1024;
+IdlePrefetch ShareOfRows(const CpuWeight& w, const RowChunks& chunks, int threads, int thread);
 
 // Rows [r_begin, r_end) of the product of `w` with n activation rows prepared in w's activation
 // format (quant::QuantizeActivationRow; F32 formats: the floats themselves), `act_stride` bytes

@@ -110,7 +110,7 @@ void FusedSelfAttention::Run(ThreadPool& pool, RopeTable& rope_table, CpuTensor&
     for (int64_t item = item_begin; item < item_end; ++item) {
       AttendItem(scratch.q, cache, layer, slots, attention, item, max_len, scores, scratch.attn);
     }
-    pool.Barrier();
+    pool.Barrier(ShareOfRows(*w.wo, wo_chunks, threads, thread));
 
     const PreparedActivations wo_act =
         PrepareActivations(*w.wo, scratch.attn.data(), n, q_dim, mine + wo_offset);

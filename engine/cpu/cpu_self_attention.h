@@ -10,7 +10,8 @@
 //      then, once every item is stored (a barrier, only when two rows share a sequence, since
 //      otherwise an item reads no cache row another item writes), its attention;
 //   4. each thread prepares the output projection's activations itself, then row blocks of it,
-//      each followed by the residual add on its rows.
+//      each followed by the residual add on its rows. A thread waiting for the others' attention
+//      prefetches the front of its share of those rows.
 // Every element gets the same operations as in the op-by-op path, so results are bit-identical
 // to it (tested).
 #pragma once

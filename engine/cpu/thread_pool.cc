@@ -69,16 +69,7 @@ void ThreadPool::Dispatch(Call call, void* ctx) {
   }
 }
 
-void ThreadPool::Barrier() {
-  if (n_threads_ == 1) return;
-  const uint32_t round = barrier_round_.load(std::memory_order_acquire);
-  if (barrier_arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_threads_) {
-    barrier_arrived_.store(0, std::memory_order_relaxed);
-    barrier_round_.store(round + 1, std::memory_order_release);
-    return;
-  }
-  for (int i = 0; barrier_round_.load(std::memory_order_acquire) == round; ++i) CpuRelax(i);
-}
+void ThreadPool::Relax(int iteration) { CpuRelax(iteration); }
 
 void ThreadPool::WorkerLoop(int index) {
   uint64_t seen = 0;

@@ -105,9 +105,34 @@ class ThreadPool {
 
   // Inside RunOnAll only, called by every thread the same number of times: returns once all have
   // called it, and everything each wrote before its call is visible to all after theirs.
-  void Barrier();
+  void Barrier() {
+    Barrier([] { return false; });
+  }
+  // Barrier() that calls idle() while it waits, until idle() returns false: work that only
+  // helps the next phase (prefetching its data), done in time otherwise spent spinning.
+  template <class Idle>
+  void Barrier(Idle&& idle) {
+    if (n_threads_ == 1) return;
+    const uint32_t round = barrier_round_.load(std::memory_order_acquire);
+    if (barrier_arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_threads_) {
+      barrier_arrived_.store(0, std::memory_order_relaxed);
+      barrier_round_.store(round + 1, std::memory_order_release);
+      return;
+    }
+    bool busy = true;
+    for (int i = 0; barrier_round_.load(std::memory_order_acquire) == round; ++i) {
+      if (busy) {
+        busy = idle();
+      } else {
+        Relax(i);
+      }
+    }
+  }
 
  private:
+  // Spins briefly (pause), then yields, so that when threads outnumber free cores the thread
+  // being waited for gets to run.
+  static void Relax(int iteration);
   using Call = void (*)(void*, int);
   // Runs call(ctx, t) on every thread t (the caller runs t = 0) and waits for all.
   void Dispatch(Call call, void* ctx);

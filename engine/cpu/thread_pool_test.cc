@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "engine/cpu/idle_prefetch.h"
+
 namespace infernet::cpu {
 namespace {
 
@@ -182,6 +184,44 @@ TEST(ThreadPoolTest, RunOnAllRunsEveryThreadAndBarriersSeparateItsPhases) {
   }
 }
 
+// Thread 1 reaches the barrier first (thread 0 waits until thread 1's idle work has run), so it
+// runs idle() while it waits, until idle() says it is done; thread 0 arrives last and does not
+// wait, so its idle() never runs.
+TEST(ThreadPoolTest, BarrierRunsIdleWorkOnlyWhileWaitingAndUntilItIsDone) {
+  ThreadPool pool(2);
+  constexpr int kIdleCalls = 5;
+  std::atomic<int> waiter_calls{0}, last_calls{0};
+  std::atomic<bool> passed{false};
+  pool.RunOnAll([&](int thread) {
+    if (thread == 1) {
+      pool.Barrier([&] { return ++waiter_calls < kIdleCalls; });
+      passed = true;
+    } else {
+      while (waiter_calls.load() < kIdleCalls) {
+      }
+      EXPECT_FALSE(passed.load()) << "thread 1 left the barrier before thread 0 reached it";
+      pool.Barrier([&] { return ++last_calls < kIdleCalls; });
+    }
+  });
+  EXPECT_EQ(waiter_calls.load(), kIdleCalls);
+  EXPECT_EQ(last_calls.load(), 0);
+
+  ThreadPool single(1);
+  single.RunOnAll([&](int) { single.Barrier([&] { return ++last_calls < kIdleCalls; }); });
+  EXPECT_EQ(last_calls.load(), 0);
+}
+
+TEST(IdlePrefetchTest, ReportsWorkLeftUntilEveryLineIsRequested) {
+  std::vector<uint8_t> bytes(64 * 9);
+  IdlePrefetch nine_lines(bytes.data(), bytes.size());
+  EXPECT_TRUE(nine_lines());   // lines 0-3
+  EXPECT_TRUE(nine_lines());   // 4-7
+  EXPECT_FALSE(nine_lines());  // 8
+  EXPECT_FALSE(nine_lines());
+  IdlePrefetch nothing(bytes.data(), 0);
+  EXPECT_FALSE(nothing());
+}
+
 TEST(ChunkSharesTest, EveryChunkIsClaimedOnceAndOwnersTakeTheirShareFrontToBack) {
   for (int threads : {1, 2, 3, 5}) {
     for (int64_t chunks : {1, 2, 7, 100}) {
@@ -198,9 +238,14 @@ TEST(ChunkSharesTest, EveryChunkIsClaimedOnceAndOwnersTakeTheirShareFrontToBack)
         }
       });
       for (int64_t c = 0; c < chunks; ++c) EXPECT_EQ(hits[static_cast<size_t>(c)].load(), 1);
+      for (int t = owners; t < threads; ++t) {
+        const auto [begin, end] = ChunkShares::InitialShare(chunks, threads, t);
+        EXPECT_EQ(begin, end) << "thread " << t << " owns no chunks";
+      }
       for (int t = 0; t < owners; ++t) {
         // Its own chunks come first, in order; stolen ones (from other shares) may follow.
         const int64_t begin = chunks * t / owners, end = chunks * (t + 1) / owners;
+        EXPECT_EQ(ChunkShares::InitialShare(chunks, threads, t), std::make_pair(begin, end));
         const auto& mine = taken[static_cast<size_t>(t)];
         int64_t expect = begin;
         for (int64_t c : mine) {
