@@ -153,6 +153,12 @@ struct FeedForwardScratch {
   DeviceTensor* up;
 };
 
+// The weights of one decoder layer (ComputeStream::DecoderLayers).
+struct DecoderLayerWeights {
+  SelfAttentionWeights attention;
+  FeedForwardWeights feed_forward;
+};
+
 class ComputeStream {
  public:
   virtual ~ComputeStream() = default;
@@ -246,6 +252,21 @@ class ComputeStream {
     SwiGlu(*scratch.gate, *scratch.up, n, *scratch.gate);
     MatMul(*w.down, nullptr, *scratch.gate, n, *scratch.xn);
     Add(x, *scratch.xn, n);
+  }
+
+  // Decoder layers in turn on the slots.size() rows of a batch, in place: for layers[i] (layer i
+  // of the cache), SelfAttention then FeedForward, which is what this default does. Back ends
+  // that can run several as one operation override it.
+  virtual void DecoderLayers(DeviceTensor& x, std::span<const DecoderLayerWeights> layers,
+                             float eps, const RopeParams& q_rope, const RopeParams& k_rope,
+                             const AttentionParams& attention, KvCache& cache,
+                             const TokenSlots& slots, const SelfAttentionScratch& attention_scratch,
+                             const FeedForwardScratch& feed_forward_scratch) {
+    for (size_t i = 0; i < layers.size(); ++i) {
+      SelfAttention(x, layers[i].attention, eps, q_rope, k_rope, attention, cache,
+                    static_cast<int64_t>(i), slots, attention_scratch);
+      FeedForward(x, layers[i].feed_forward, eps, slots.size(), feed_forward_scratch);
+    }
   }
 };
 

@@ -161,13 +161,78 @@ class CpuStream final : public ComputeStream {
                                    scratch);
       return;
     }
-    auto cpu = [](const DeviceWeight* weight) { return weight ? &AsCpu(*weight) : nullptr; };
-    self_attention_.Run(pool_, rope_table_, AsCpu(x),
-                        {AsCpu(*w.norm), cpu(w.wq), cpu(w.bq), cpu(w.wk), cpu(w.bk), cpu(w.wv),
-                         cpu(w.bv), cpu(w.wo)},
-                        eps, q_rope, k_rope, attention, AsCpu(cache), layer, slots,
-                        {AsCpu(*scratch.xn), AsCpu(*scratch.q), AsCpu(*scratch.k),
-                         AsCpu(*scratch.v), AsCpu(*scratch.attn)});
+    self_attention_.Run(pool_, rope_table_,
+                        {&AsCpu(x), CpuAttentionWeights(w), eps, q_rope, k_rope, attention,
+                         &AsCpu(cache), layer, slots, CpuAttentionScratch(scratch)});
+  }
+
+  // All layers in one hand-off: each thread goes from a layer's attention half to its
+  // feed-forward half and on to the next layer through barriers, prefetching the front of its
+  // share of the next product while it waits at each; the calling thread prepares the next
+  // layer's plans (two slots, alternating) while the layer runs.
+  void DecoderLayers(DeviceTensor& x, std::span<const DecoderLayerWeights> layers, float eps,
+                     const RopeParams& q_rope, const RopeParams& k_rope,
+                     const AttentionParams& attention, KvCache& cache, const TokenSlots& slots,
+                     const SelfAttentionScratch& attention_scratch,
+                     const FeedForwardScratch& feed_forward_scratch) override {
+    const int64_t n = slots.size();
+    if (n > FusedSelfAttention::kMaxRows || n > FusedFeedForward::kMaxRows) {
+      ComputeStream::DecoderLayers(x, layers, eps, q_rope, k_rope, attention, cache, slots,
+                                   attention_scratch, feed_forward_scratch);
+      return;
+    }
+    if (layers.empty()) return;
+    const auto attention_args = [&](size_t i) {
+      return FusedSelfAttention::Args{&AsCpu(x),     CpuAttentionWeights(layers[i].attention),
+                                      eps,           q_rope,
+                                      k_rope,        attention,
+                                      &AsCpu(cache), static_cast<int64_t>(i),
+                                      slots,         CpuAttentionScratch(attention_scratch)};
+    };
+    const auto feed_forward_args = [&](size_t i) {
+      const FeedForwardWeights& w = layers[i].feed_forward;
+      return FusedFeedForward::Args{&AsCpu(x),
+                                    &AsCpu(*w.norm),
+                                    &AsCpu(*w.gate),
+                                    &AsCpu(*w.up),
+                                    &AsCpu(*w.down),
+                                    eps,
+                                    n,
+                                    AsCpu(*feed_forward_scratch.gate).data(),
+                                    AsCpu(*feed_forward_scratch.up).data(),
+                                    AsCpu(*feed_forward_scratch.xn).data()};
+    };
+    rope_table_.Prepare(pool_, q_rope.freq_base, q_rope.freq_scale, q_rope.n_rot, slots.pos);
+    size_t attention_bytes = 0;
+    FusedFeedForward::ScratchSize feed_forward_bytes{0, 0};
+    for (size_t i = 0; i < layers.size(); ++i) {
+      attention_bytes =
+          std::max(attention_bytes, FusedSelfAttention::ScratchBytes(attention_args(i)));
+      const FusedFeedForward::ScratchSize bytes =
+          FusedFeedForward::ScratchBytes(feed_forward_args(i));
+      feed_forward_bytes.per_thread = std::max(feed_forward_bytes.per_thread, bytes.per_thread);
+      feed_forward_bytes.shared = std::max(feed_forward_bytes.shared, bytes.shared);
+    }
+    self_attention_.Reserve(attention_bytes);
+    feed_forward_.Reserve(feed_forward_bytes);
+    const int threads = pool_.size();
+    self_attention_.Prepare(0, threads, rope_table_, attention_args(0));
+    feed_forward_.Prepare(0, threads, feed_forward_args(0));
+    pool_.RunOnAll([&](int thread) {
+      for (size_t i = 0; i < layers.size(); ++i) {
+        const int slot = static_cast<int>(i % 2), next = 1 - slot;
+        const bool last = i + 1 == layers.size();
+        // The other slot held layer i - 1, which every thread has left (the barrier below).
+        if (thread == 0 && !last) {
+          self_attention_.Prepare(next, threads, rope_table_, attention_args(i + 1));
+          feed_forward_.Prepare(next, threads, feed_forward_args(i + 1));
+        }
+        self_attention_.RunThread(slot, pool_, thread);
+        pool_.Barrier(feed_forward_.FirstShare(slot, thread));
+        feed_forward_.RunThread(slot, pool_, thread);
+        if (!last) pool_.Barrier(self_attention_.FirstShare(next, thread));
+      }
+    });
   }
 
   void FeedForward(DeviceTensor& x, const FeedForwardWeights& w, float eps, int64_t n,
@@ -176,12 +241,21 @@ class CpuStream final : public ComputeStream {
       ComputeStream::FeedForward(x, w, eps, n, scratch);
       return;
     }
-    feed_forward_.Run(pool_, AsCpu(x), AsCpu(*w.norm), AsCpu(*w.gate), AsCpu(*w.up), AsCpu(*w.down),
-                      eps, n, AsCpu(*scratch.gate).data(), AsCpu(*scratch.up).data(),
-                      AsCpu(*scratch.xn).data());
+    feed_forward_.Run(
+        pool_, {&AsCpu(x), &AsCpu(*w.norm), &AsCpu(*w.gate), &AsCpu(*w.up), &AsCpu(*w.down), eps, n,
+                AsCpu(*scratch.gate).data(), AsCpu(*scratch.up).data(), AsCpu(*scratch.xn).data()});
   }
 
  private:
+  static FusedSelfAttention::Weights CpuAttentionWeights(const SelfAttentionWeights& w) {
+    auto cpu = [](const DeviceWeight* weight) { return weight ? &AsCpu(*weight) : nullptr; };
+    return {cpu(w.norm), cpu(w.wq), cpu(w.bq), cpu(w.wk),
+            cpu(w.bk),   cpu(w.wv), cpu(w.bv), cpu(w.wo)};
+  }
+  static FusedSelfAttention::Scratch CpuAttentionScratch(const SelfAttentionScratch& s) {
+    return {&AsCpu(*s.xn), &AsCpu(*s.q), &AsCpu(*s.k), &AsCpu(*s.v), &AsCpu(*s.attn)};
+  }
+
   ThreadPool pool_;
   FusedSelfAttention self_attention_;
   FusedFeedForward feed_forward_;

@@ -548,6 +548,92 @@ TEST_F(CpuBackendTest, SelfAttentionEqualsTheOpByOpCompositionBitForBit) {
   }
 }
 
+// DecoderLayers runs all layers in one hand-off on the CPU back end (halves and layers joined by
+// barriers, each layer's plan prepared while the one before runs): bit for bit SelfAttention
+// then FeedForward op by op for each layer, cache included, for decode-sized batches on 1-3
+// threads and for a batch too large to fuse. The layers differ in their weights, and in their
+// types where the model mixes them (a Q6_K layer among Q4_K ones, as Q4_K_M files have).
+TEST_F(CpuBackendTest, DecoderLayersEqualTheHalvesOpByOpBitForBit) {
+  const int64_t n_embd = 256, n_head = 8, n_head_kv = 2, head_dim = 32, n_ctx = 40, n_ff = 544;
+  const int64_t q_dim = n_head * head_dim, kv_dim = n_head_kv * head_dim;
+  for (TensorType type : {TensorType::kQ4_K, TensorType::kQ8_0}) {
+    std::vector<std::unique_ptr<DeviceWeight>> storage;
+    auto weight = [&](TensorType t, int64_t k, int64_t m, uint32_t seed) {
+      storage.push_back(MakeWeight(t, k, m, RandomFloats(k * m, seed, 0.15f)));
+      return storage.back().get();
+    };
+    std::vector<DecoderLayerWeights> layers;
+    for (uint32_t l = 0; l < 3; ++l) {
+      const uint32_t s = 100 * (l + 1);
+      const TensorType mixed = type == TensorType::kQ4_K && l == 1 ? TensorType::kQ6_K : type;
+      storage.push_back(MakeWeight(TensorType::kF32, n_embd, 1, RandomFloats(n_embd, s)));
+      const DeviceWeight* attn_norm = storage.back().get();
+      storage.push_back(MakeWeight(TensorType::kF32, n_embd, 1, RandomFloats(n_embd, s + 1)));
+      const DeviceWeight* ffn_norm = storage.back().get();
+      layers.push_back(
+          {{attn_norm, weight(type, n_embd, q_dim, s + 2), nullptr,
+            weight(type, n_embd, kv_dim, s + 3), nullptr, weight(mixed, n_embd, kv_dim, s + 4),
+            nullptr, weight(type, q_dim, n_embd, s + 5)},
+           {ffn_norm, weight(type, n_embd, n_ff, s + 6), weight(type, n_embd, n_ff, s + 7),
+            weight(TensorType::kQ8_0, n_ff, n_embd, s + 8)}});
+    }
+    RopeParams q_rope{n_head, head_dim, head_dim, 10000.0f, 1.0f, RopeOrdering::kNormal};
+    RopeParams k_rope = q_rope;
+    k_rope.n_head = n_head_kv;
+    const AttentionParams attention{n_head, n_head_kv, head_dim, 0.17f};
+    for (int threads : {1, 2, 3}) {
+      auto stream = backend_->CreateStream(threads);
+      std::unique_ptr<KvCache> caches[2];
+      for (auto& cache : caches) {
+        cache = stream->NewKvCache(3, 1, n_ctx, n_head_kv, head_dim, TensorType::kF16);
+      }
+      int32_t next_pos = 0;
+      uint32_t seed = 90;
+      for (int64_t n : {3, 1, 2, 5, 1}) {
+        std::vector<int32_t> seq(static_cast<size_t>(n), 0), pos;
+        for (int64_t i = 0; i < n; ++i) pos.push_back(next_pos++);
+        const auto x0 = RandomFloats(n * n_embd, seed++, 2.0f);
+        auto fused = Upload(*stream, x0, n, n_embd);
+        auto composed = Upload(*stream, x0, n, n_embd);
+        auto xn = stream->NewTensor(n, n_embd);
+        auto q = stream->NewTensor(n, q_dim);
+        auto k = stream->NewTensor(n, kv_dim);
+        auto v = stream->NewTensor(n, kv_dim);
+        auto attn = stream->NewTensor(n, q_dim);
+        auto g = stream->NewTensor(n, n_ff);
+        auto u = stream->NewTensor(n, n_ff);
+        const SelfAttentionScratch attention_scratch{xn.get(), q.get(), k.get(), v.get(),
+                                                     attn.get()};
+        const FeedForwardScratch feed_forward_scratch{xn.get(), g.get(), u.get()};
+        const TokenSlots slots{seq, pos};
+        stream->DecoderLayers(*fused, layers, 1e-5f, q_rope, k_rope, attention, *caches[0], slots,
+                              attention_scratch, feed_forward_scratch);
+        for (size_t l = 0; l < layers.size(); ++l) {
+          stream->ComputeStream::SelfAttention(*composed, layers[l].attention, 1e-5f, q_rope,
+                                               k_rope, attention, *caches[1],
+                                               static_cast<int64_t>(l), slots, attention_scratch);
+          stream->ComputeStream::FeedForward(*composed, layers[l].feed_forward, 1e-5f, n,
+                                             feed_forward_scratch);
+        }
+        const auto a = Download(*stream, *fused, n);
+        const auto b = Download(*stream, *composed, n);
+        EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
+            << TypeName(type) << " threads " << threads << " n " << n;
+        EXPECT_NE(std::memcmp(a.data(), x0.data(), a.size() * sizeof(float)), 0);
+      }
+      const auto& c0 = static_cast<const cpu::CpuKvCache&>(*caches[0]);
+      const auto& c1 = static_cast<const cpu::CpuKvCache&>(*caches[1]);
+      for (int64_t l = 0; l < 3; ++l) {
+        for (int64_t h = 0; h < n_head_kv; ++h) {
+          const size_t bytes = static_cast<size_t>(next_pos * head_dim) * c0.element_bytes();
+          EXPECT_EQ(std::memcmp(c0.k(l, 0, h, 0), c1.k(l, 0, h, 0), bytes), 0);
+          EXPECT_EQ(std::memcmp(c0.v(l, 0, h, 0), c1.v(l, 0, h, 0), bytes), 0);
+        }
+      }
+    }
+  }
+}
+
 // The CPU back end's MatMulToHost multiplies straight into host memory: the same bits as the
 // default's MatMul into the scratch and copy, and the scratch left untouched.
 TEST_F(CpuBackendTest, MatMulToHostEqualsMatMulThenCopyAndLeavesTheScratchAlone) {

@@ -131,6 +131,20 @@ void ProductBlocks::Run(std::span<const PreparedActivations> acts, int64_t begin
   }
 }
 
+IdlePrefetch ProductBlocks::Front(int64_t begin, int64_t end) const {
+  for (size_t i = 0; i < count_; ++i) {
+    if (begin >= first_block_[i + 1]) continue;
+    const CpuWeight& w = *targets_[i].w;
+    const int64_t r0 = (begin - first_block_[i]) * kTileRows;
+    const int64_t r1 =
+        std::min(w.rows(), (std::min(end, first_block_[i + 1]) - first_block_[i]) * kTileRows);
+    if (r0 >= r1) break;
+    return IdlePrefetch(w.row(r0),
+                        std::min(kIdlePrefetchBytes, static_cast<size_t>(r1 - r0) * w.row_bytes()));
+  }
+  return IdlePrefetch(nullptr, 0);
+}
+
 void MatMul(ThreadPool& pool, std::vector<uint8_t>& scratch, const CpuWeight& w, const float* bias,
             const float* x, int64_t n, float* out) {
   const MatMulTarget target{&w, bias, out};

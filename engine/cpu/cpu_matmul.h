@@ -93,6 +93,9 @@ class ProductBlocks {
   // Blocks [begin, end) of the range: each product's rows there, multiplied with its n
   // activation rows acts[i], plus its bias.
   void Run(std::span<const PreparedActivations> acts, int64_t begin, int64_t end, int64_t n) const;
+  // Blocks [begin, end) as far as they lie in the product that holds block `begin`, at most
+  // kIdlePrefetchBytes of them: the front of a share, for a thread to prefetch.
+  IdlePrefetch Front(int64_t begin, int64_t end) const;
 
  private:
   std::array<MatMulTarget, kMaxMatMulTargets> targets_{};

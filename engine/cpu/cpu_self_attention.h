@@ -1,4 +1,6 @@
-// ComputeStream::SelfAttention for a few rows (decode) in one hand-off to the threads.
+// ComputeStream::SelfAttention for a few rows (decode) in one hand-off to the threads; also the
+// first half of each layer in ComputeStream::DecoderLayers, which runs every layer of a decode
+// step in one hand-off (cpu_backend.cc).
 //
 // Op by op, a decode step's attention half is three hand-offs (Q/K/V, attention, output
 // projection) with RMSNorm, RoPE, the KV store, two activation quantizations and the residual
@@ -16,12 +18,15 @@
 // to it (tested).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
 #include "engine/backend.h"
 #include "engine/cpu/chunk_shares.h"
+#include "engine/cpu/cpu_matmul.h"
 #include "engine/cpu/cpu_types.h"
+#include "engine/cpu/idle_prefetch.h"
 #include "engine/cpu/rope_table.h"
 #include "engine/cpu/thread_pool.h"
 
@@ -31,28 +36,77 @@ class FusedSelfAttention {
  public:
   // Batches of more rows go op by op: their products dominate and already split well.
   static constexpr int64_t kMaxRows = 4;
+  // Plans held at once: a caller running several layers in one hand-off prepares the next
+  // layer's while the threads run this one's.
+  static constexpr int kSlots = 2;
 
   explicit FusedSelfAttention(int n_threads);
 
   // The CPU weights of SelfAttentionWeights (biases may be null).
   struct Weights {
-    const CpuWeight& norm;
+    const CpuWeight* norm;
     const CpuWeight *wq, *bq, *wk, *bk, *wv, *bv, *wo;
   };
   // Shared working tensors (SelfAttentionScratch): y (xn) receives the output projection.
   struct Scratch {
-    CpuTensor &y, &q, &k, &v, &attn;
+    CpuTensor *y, *q, *k, *v, *attn;
+  };
+  // Everything one layer's attention half works on.
+  struct Args {
+    CpuTensor* x;
+    Weights w;
+    float eps;
+    RopeParams q_rope, k_rope;  // differ only in n_head
+    AttentionParams attention;
+    CpuKvCache* cache;
+    int64_t layer;
+    TokenSlots slots;
+    Scratch scratch;
   };
 
-  // REQUIRES: 1 <= slots.size() <= kMaxRows; q_rope and k_rope differ only in n_head.
-  void Run(ThreadPool& pool, RopeTable& rope_table, CpuTensor& x, const Weights& w, float eps,
-           const RopeParams& q_rope, const RopeParams& k_rope, const AttentionParams& attention,
-           CpuKvCache& cache, int64_t layer, const TokenSlots& slots, const Scratch& scratch);
+  // REQUIRES: 1 <= args.slots.size() <= kMaxRows.
+  void Run(ThreadPool& pool, RopeTable& rope_table, const Args& args);
+
+  // Run in steps, for callers that run it inside a hand-off of their own:
+  //   - before the hand-off, rope_table.Prepare for the rows' positions, and Reserve(ScratchBytes)
+  //     of every layer the hand-off will run (the per-thread scratch is not resized inside it);
+  //   - Prepare(slot, ...) on one thread, at a point where no thread uses that slot; it is seen
+  //     by the others after their next barrier;
+  //   - RunThread(slot, ...) on every thread of the pool at once.
+  static size_t ScratchBytes(const Args& args);
+  void Reserve(size_t bytes);
+  void Prepare(int slot, int threads, const RopeTable& rope_table, const Args& args);
+  void RunThread(int slot, ThreadPool& pool, int thread);
+  // After Prepare(slot): the front of `thread`'s first share of the Q/K/V rows, for it to
+  // prefetch while it waits for the barrier before them.
+  IdlePrefetch FirstShare(int slot, int thread) const;
 
  private:
+  // Where each thread's scratch holds what: xn, the Q/K/V activations (one region per distinct
+  // format), the output projection's activations, then attention scratch.
+  struct Layout {
+    std::array<size_t, 3> act_offset{};
+    std::array<int, 3> act_owner{};  // the product whose activations each one reads
+    size_t wo_offset = 0, scores_offset = 0, bytes = 0;
+    int64_t max_len = 0;
+    bool shared_sequence = false;  // two rows of one sequence
+  };
+  static Layout LayoutFor(const Args& args);
+
+  // What Prepare works out for RunThread.
+  struct Plan {
+    Args args{};
+    const RopeTable* rope_table = nullptr;
+    Layout layout;
+    std::array<MatMulTarget, 3> qkv_targets{};
+    int threads = 1;
+    int64_t qkv_per_chunk = 1;
+    RowChunks wo_chunks{};
+  };
+
   std::vector<std::vector<uint8_t>> per_thread_;  // xn, activations and attention scratch
-  ChunkShares qkv_shares_;
-  ChunkShares wo_shares_;
+  std::array<Plan, kSlots> plans_{};
+  std::vector<ChunkShares> qkv_shares_, wo_shares_;  // one of each per slot
 };
 
 }  // namespace infernet::cpu

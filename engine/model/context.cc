@@ -53,10 +53,12 @@ struct Context::Impl {
   std::unique_ptr<DeviceTensor> out_x, out_norm, out_logits;
   // Host-side batch description, reused across calls.
   std::vector<int32_t> tokens, seqs, positions, output_rows, next_len;
+  // The layers' weights as DecoderLayers takes them, filled on first use.
+  std::vector<DecoderLayerWeights> layers;
 
   Status Validate(std::span<const BatchEntry> batch);
   void FitScratch(int64_t rows);
-  void Forward(int64_t n);
+  void Forward();
   void EmitOutputs(std::vector<float>* logits, std::vector<float>* hidden);
 };
 
@@ -158,7 +160,7 @@ Status Context::Impl::Validate(std::span<const BatchEntry> batch) {
   return Status::Ok();
 }
 
-void Context::Impl::Forward(int64_t n) {
+void Context::Impl::Forward() {
   const ModelConfig& c = model->config();
   const ModelWeights& w = model->weights();
   ComputeStream& s = *stream;
@@ -172,17 +174,16 @@ void Context::Impl::Forward(int64_t n) {
       static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim)))};
 
   s.GetRows(*w.token_embd, tokens, *x);
-  for (int64_t il = 0; il < c.n_layer; ++il) {
-    const LayerWeights& l = w.layers[static_cast<size_t>(il)];
-    const SelfAttentionWeights attention_weights{l.attn_norm.get(), l.wq.get(), l.bq.get(),
-                                                 l.wk.get(),        l.bk.get(), l.wv.get(),
-                                                 l.bv.get(),        l.wo.get()};
-    s.SelfAttention(*x, attention_weights, c.rms_eps, q_rope, k_rope, attention, *cache, il, slots,
-                    {xn.get(), q.get(), k.get(), v.get(), attn.get()});
-
-    s.FeedForward(*x, {l.ffn_norm.get(), l.ffn_gate.get(), l.ffn_up.get(), l.ffn_down.get()},
-                  c.rms_eps, n, {xn.get(), gate.get(), up.get()});
+  if (layers.empty()) {
+    for (const LayerWeights& l : w.layers) {
+      layers.push_back({{l.attn_norm.get(), l.wq.get(), l.bq.get(), l.wk.get(), l.bk.get(),
+                         l.wv.get(), l.bv.get(), l.wo.get()},
+                        {l.ffn_norm.get(), l.ffn_gate.get(), l.ffn_up.get(), l.ffn_down.get()}});
+    }
   }
+  s.DecoderLayers(*x, layers, c.rms_eps, q_rope, k_rope, attention, *cache, slots,
+                  {xn.get(), q.get(), k.get(), v.get(), attn.get()},
+                  {xn.get(), gate.get(), up.get()});
 }
 
 void Context::Impl::EmitOutputs(std::vector<float>* logits, std::vector<float>* hidden) {
@@ -227,7 +228,7 @@ Status Context::Decode(std::span<const BatchEntry> batch, std::vector<float>* lo
       m.positions.push_back(batch[i].pos);
       if (batch[i].output) m.output_rows.push_back(static_cast<int32_t>(i - first));
     }
-    m.Forward(static_cast<int64_t>(end - first));
+    m.Forward();
     m.EmitOutputs(logits, hidden);
   }
   m.seq_len.swap(m.next_len);
