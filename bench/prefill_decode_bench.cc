@@ -11,12 +11,15 @@
 // AVX2 kernels on Zen 5 (half the peak); the rate of the kernels OpenBLAS picks by itself is
 // reported beside it. See docs/benchmarks.md.
 //
-// The decode ceiling: the decode runs in segments of --segment-tokens (16), with a read-bandwidth
-// reading (the outer readings' 1 GiB buffer and best of 10 passes, from a child kept for the run)
-// before the first and after each; each segment is held to the higher of its two readings
-// (bench/paired_ceiling.h). This machine's bandwidth can change by half within seconds, which made
-// readings taken only before and after the whole decode (still reported, as "outer") pair a run
-// with the other regime.
+// The decode ceiling: the decode runs in segments of at least --segment-seconds (1 s), with a
+// read-bandwidth reading (the outer readings' 1 GiB buffer and best of 10 passes, from a child
+// kept for the run) before the first and after each; each segment is held to the higher of its
+// two readings (bench/paired_ceiling.h). This machine's bandwidth can change by half within
+// seconds, which made readings taken only before and after the whole run (still reported, as
+// "outer") pair a decode with the other regime. A reading disturbs the decode after it (0.2-0.3 s
+// of both cores reading memory; 16-token segments of the 100m model, 26 ms each, decoded ~10 %
+// slower than the same 128 tokens in one segment), so segments are long enough for that to stay
+// small: the 100m models' 128 tokens are one segment, read between two adjacent readings.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,7 +55,7 @@ struct Flags {
   int decode_tokens = 128;
   int repetitions = 3;
   int bandwidth_mib = 1024;
-  int segment_tokens = 16;  // decode tokens between two paired bandwidth readings
+  double segment_seconds = 1.0;  // least decode time between two paired bandwidth readings
   int probe_mib = 1024;
   int probe_repetitions = 10;
   bool skip_limits = false;
@@ -329,12 +332,14 @@ int Run(const Flags& flags) {
     return true;
   };
   if (!take_reading()) return 1;
-  const int segment_tokens = probe ? flags.segment_tokens : flags.decode_tokens;
+  // Without readings the decode is one segment.
+  const double segment_seconds = probe ? flags.segment_seconds : 1e300;
   double decode_seconds = 0;
-  for (int first = 0; first < flags.decode_tokens; first += segment_tokens) {
-    const int count = std::min(segment_tokens, flags.decode_tokens - first);
+  std::vector<int> segment_tokens;
+  for (int first = 0; first < flags.decode_tokens;) {
     auto start = std::chrono::steady_clock::now();
-    for (int i = first; i < first + count; ++i) {
+    int count = 0;
+    for (int i = first; i < flags.decode_tokens; ++i) {
       // The engine's greedy rule (GreedyToken). std::max_element, used here before, compares
       // through a pointer to the best so far, a dependent load per element: 97 us over 32000
       // logits on Zen 4, 5 % of a 100m-Q4_K token, against 11 us.
@@ -346,11 +351,15 @@ int Run(const Flags& flags) {
         std::fprintf(stderr, "error: decode: %s\n", s.ToString().c_str());
         return 1;
       }
+      ++count;
+      if (Seconds(start) >= segment_seconds) break;
     }
     const double seconds = Seconds(start);
+    segment_tokens.push_back(count);
     decode_seconds += seconds;
     // Token i attends to prompt_tokens + i + 1 positions.
     segments.push_back({count, seconds, flags.prompt_tokens + first + (count + 1) / 2.0});
+    first += count;
     if (!take_reading()) return 1;
   }
 
@@ -428,7 +437,8 @@ int Run(const Flags& flags) {
       "\"prefill_meets_target\":%s,\"decode_tok_s\":%.3f,\"read_gb_s\":%s,"
       "\"read_gb_s_before\":%s,\"read_gb_s_after\":%s,\"bytes_per_token\":%.0f,"
       "\"decode_ceiling_tok_s\":%s,\"decode_fraction_of_ceiling\":%s,\"decode_meets_target\":%s,"
-      "\"segment_tokens\":%d,\"segment_read_gb_s\":%s,\"segment_tok_s\":%s,"
+      "\"segment_seconds\":%.2f,\"segment_tokens\":%s,\"segment_read_gb_s\":%s,"
+      "\"segment_tok_s\":%s,"
       "\"outer_ceiling_tok_s\":%s,"
       "\"outer_fraction_of_ceiling\":%s,"
       "\"peak_rss_bytes\":%.0f,\"kv_cache_bytes\":%.0f,\"rss_limit_bytes\":%.0f,"
@@ -443,7 +453,8 @@ int Run(const Flags& flags) {
       JsonNumber(m, limits.read_gb_per_s[0], "%.2f").c_str(),
       JsonNumber(m, limits.read_gb_per_s[1], "%.2f").c_str(), bytes_per_token,
       JsonNumber(m, ceiling_tps, "%.3f").c_str(), JsonNumber(m, decode_fraction, "%.4f").c_str(),
-      m ? (decode_fraction >= 0.80 ? "true" : "false") : "null", segment_tokens,
+      m ? (decode_fraction >= 0.80 ? "true" : "false") : "null", flags.segment_seconds,
+      JsonArray(std::vector<double>(segment_tokens.begin(), segment_tokens.end())).c_str(),
       m ? JsonArray(readings).c_str() : "null", JsonArray(segment_tok_s).c_str(),
       JsonNumber(m, outer_ceiling_tps, "%.3f").c_str(),
       JsonNumber(m, outer_fraction, "%.4f").c_str(), peak_rss, kv_bytes, rss_limit,
@@ -462,13 +473,13 @@ int Run(const Flags& flags) {
   if (m) {
     const auto [low, high] = std::minmax_element(readings.begin(), readings.end());
     std::fprintf(stderr,
-                 "  = %3.0f%% of ceiling %.2f (readings %.1f-%.1f GB/s around %d-token segments;"
+                 "  = %3.0f%% of ceiling %.2f (readings %.1f-%.1f GB/s around %zu segment%s;"
                  " %.1f MB/token)  target 80%%: %s\n"
                  "          outer readings %.1f, %.1f GB/s: %.0f%% of %.2f",
-                 100 * decode_fraction, ceiling_tps, *low, *high, segment_tokens,
-                 bytes_per_token / 1e6, decode_fraction >= 0.80 ? "pass" : "FAIL",
-                 limits.read_gb_per_s[0], limits.read_gb_per_s[1], 100 * outer_fraction,
-                 outer_ceiling_tps);
+                 100 * decode_fraction, ceiling_tps, *low, *high, segments.size(),
+                 segments.size() == 1 ? "" : "s", bytes_per_token / 1e6,
+                 decode_fraction >= 0.80 ? "pass" : "FAIL", limits.read_gb_per_s[0],
+                 limits.read_gb_per_s[1], 100 * outer_fraction, outer_ceiling_tps);
   }
   std::fprintf(stderr, "\n  peak RSS %.1f MiB, limit %.1f MiB (weights + KV %.1f MiB + 10%%): %s\n",
                peak_rss / (1 << 20), rss_limit / (1 << 20), (weight_bytes + kv_bytes) / (1 << 20),
@@ -498,9 +509,10 @@ int main(int argc, char** argv) {
   app.add_option("--bandwidth-mib", flags.bandwidth_mib, "bandwidth buffer size")
       ->check(CLI::Range(64, 1 << 16))
       ->capture_default_str();
-  app.add_option("--segment-tokens", flags.segment_tokens,
-                 "decode tokens between two paired bandwidth readings")
-      ->check(CLI::Range(1, 8192))
+  app.add_option("--segment-seconds", flags.segment_seconds,
+                 "least decode time between two paired bandwidth readings (a segment ends after "
+                 "the token that reaches it)")
+      ->check(CLI::Range(0.0, 60.0))
       ->capture_default_str();
   app.add_option("--probe-mib", flags.probe_mib, "paired-reading buffer size")
       ->check(CLI::Range(64, 1 << 16))
