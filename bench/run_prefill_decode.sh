@@ -3,7 +3,7 @@
 # runs infernet_prefill_decode_bench once per model, each in its own process, at 2 threads, under
 # flock so that no other benchmark shares the cores. Appends one JSON line per model to
 # RESULTS_FILE and prints a summary table: decode against the paired readings taken around its
-# 16-token segments ("paired_GB/s", "ceiling", "%"; the target) and against the larger of the
+# segments of at least 1 s ("paired_GB/s", "ceiling", "%"; the target) and against the larger of the
 # readings before and after the whole run ("outer_GB/s", "outer%").
 # Usage: bench/run_prefill_decode.sh [BUILD_DIR] [MODEL_DIR] [RESULTS_FILE]
 # env: PRESETS ("100m 1b"), TYPES ("F16 Q8_0 Q4_K"), LOCK (/tmp/infernet-bench.lock)
