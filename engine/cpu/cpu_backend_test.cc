@@ -59,6 +59,47 @@ class CpuBackendTest : public ::testing::Test {
     return v;
   }
 
+  // RoPE over whole heads and attention with scale 0.17, for n_head query heads in n_head_kv
+  // groups.
+  struct AttentionShape {
+    RopeParams q_rope, k_rope;
+    AttentionParams attention;
+  };
+  static AttentionShape Shape(int64_t n_head, int64_t n_head_kv, int64_t head_dim,
+                              RopeOrdering ordering) {
+    const RopeParams q_rope{n_head, head_dim, head_dim, 10000.0f, 1.0f, ordering};
+    RopeParams k_rope = q_rope;
+    k_rope.n_head = n_head_kv;
+    return {q_rope, k_rope, {n_head, n_head_kv, head_dim, 0.17f}};
+  }
+
+  // SelfAttention's working tensors for n rows.
+  struct AttentionTensors {
+    std::unique_ptr<DeviceTensor> xn, q, k, v, attn;
+    SelfAttentionScratch scratch() const {
+      return {xn.get(), q.get(), k.get(), v.get(), attn.get()};
+    }
+  };
+  static AttentionTensors NewAttentionTensors(ComputeStream& s, int64_t n, int64_t n_embd,
+                                              int64_t q_dim, int64_t kv_dim) {
+    return {s.NewTensor(n, n_embd), s.NewTensor(n, q_dim), s.NewTensor(n, kv_dim),
+            s.NewTensor(n, kv_dim), s.NewTensor(n, q_dim)};
+  }
+
+  // The first `positions` K and V rows of every KV head of (layer, seq) are the same bits.
+  static void ExpectSameCacheRows(const KvCache& a, const KvCache& b, int64_t layer, int64_t seq,
+                                  int64_t positions) {
+    const auto& c0 = static_cast<const cpu::CpuKvCache&>(a);
+    const auto& c1 = static_cast<const cpu::CpuKvCache&>(b);
+    const size_t bytes = static_cast<size_t>(positions * c0.head_dim()) * c0.element_bytes();
+    for (int64_t g = 0; g < c0.n_head_kv(); ++g) {
+      EXPECT_EQ(std::memcmp(c0.k(layer, seq, g, 0), c1.k(layer, seq, g, 0), bytes), 0)
+          << "layer " << layer << " seq " << seq << " head " << g;
+      EXPECT_EQ(std::memcmp(c0.v(layer, seq, g, 0), c1.v(layer, seq, g, 0), bytes), 0)
+          << "layer " << layer << " seq " << seq << " head " << g;
+    }
+  }
+
   std::unique_ptr<Backend> backend_ = CreateCpuBackend(3);
   std::unique_ptr<ComputeStream> stream_ = backend_->CreateStream(0);
   std::vector<std::vector<uint8_t>> storage_;
@@ -487,10 +528,7 @@ TEST_F(CpuBackendTest, SelfAttentionEqualsTheOpByOpCompositionBitForBit) {
                                  wv.get(),
                                  variant.biases ? bv.get() : nullptr,
                                  wo.get()};
-    RopeParams q_rope{n_head, head_dim, head_dim, 10000.0f, 1.0f, variant.ordering};
-    RopeParams k_rope = q_rope;
-    k_rope.n_head = n_head_kv;
-    const AttentionParams attention{n_head, n_head_kv, head_dim, 0.17f};
+    const auto [q_rope, k_rope, attention] = Shape(n_head, n_head_kv, head_dim, variant.ordering);
     for (int threads : {1, 2, 3}) {
       auto stream = backend_->CreateStream(threads);
       // Two caches filled alike: a 70-token prefix of sequence 0 and 5 of sequence 1, op by op.
@@ -517,12 +555,8 @@ TEST_F(CpuBackendTest, SelfAttentionEqualsTheOpByOpCompositionBitForBit) {
         const auto x0 = RandomFloats(n * n_embd, seed++, 2.0f);
         auto fused = Upload(*stream, x0, n, n_embd);
         auto composed = Upload(*stream, x0, n, n_embd);
-        auto xn = stream->NewTensor(n, n_embd);
-        auto q = stream->NewTensor(n, q_dim);
-        auto k = stream->NewTensor(n, kv_dim);
-        auto v = stream->NewTensor(n, kv_dim);
-        auto attn = stream->NewTensor(n, q_dim);
-        const SelfAttentionScratch scratch{xn.get(), q.get(), k.get(), v.get(), attn.get()};
+        const AttentionTensors tensors = NewAttentionTensors(*stream, n, n_embd, q_dim, kv_dim);
+        const SelfAttentionScratch scratch = tensors.scratch();
         const TokenSlots slots{seq, pos};
         stream->SelfAttention(*fused, w, 1e-5f, q_rope, k_rope, attention, *caches[0], 1, slots,
                               scratch);
@@ -534,16 +568,8 @@ TEST_F(CpuBackendTest, SelfAttentionEqualsTheOpByOpCompositionBitForBit) {
             << TypeName(variant.weights) << " threads " << threads << " n " << n;
         EXPECT_NE(std::memcmp(a.data(), x0.data(), a.size() * sizeof(float)), 0);
       }
-      const auto& c0 = static_cast<const cpu::CpuKvCache&>(*caches[0]);
-      const auto& c1 = static_cast<const cpu::CpuKvCache&>(*caches[1]);
-      for (int64_t seq = 0; seq < 2; ++seq) {
-        const int64_t written = seq == 0 ? 79 : 7;  // positions the batches reached
-        for (int64_t g = 0; g < n_head_kv; ++g) {
-          const size_t bytes = static_cast<size_t>(written * head_dim) * c0.element_bytes();
-          EXPECT_EQ(std::memcmp(c0.k(1, seq, g, 0), c1.k(1, seq, g, 0), bytes), 0);
-          EXPECT_EQ(std::memcmp(c0.v(1, seq, g, 0), c1.v(1, seq, g, 0), bytes), 0);
-        }
-      }
+      ExpectSameCacheRows(*caches[0], *caches[1], 1, 0, 79);  // positions the batches reached
+      ExpectSameCacheRows(*caches[0], *caches[1], 1, 1, 7);
     }
   }
 }
@@ -577,10 +603,8 @@ TEST_F(CpuBackendTest, DecoderLayersEqualTheHalvesOpByOpBitForBit) {
            {ffn_norm, weight(type, n_embd, n_ff, s + 6), weight(type, n_embd, n_ff, s + 7),
             weight(TensorType::kQ8_0, n_ff, n_embd, s + 8)}});
     }
-    RopeParams q_rope{n_head, head_dim, head_dim, 10000.0f, 1.0f, RopeOrdering::kNormal};
-    RopeParams k_rope = q_rope;
-    k_rope.n_head = n_head_kv;
-    const AttentionParams attention{n_head, n_head_kv, head_dim, 0.17f};
+    const auto [q_rope, k_rope, attention] =
+        Shape(n_head, n_head_kv, head_dim, RopeOrdering::kNormal);
     for (int threads : {1, 2, 3}) {
       auto stream = backend_->CreateStream(threads);
       std::unique_ptr<KvCache> caches[2];
@@ -595,16 +619,11 @@ TEST_F(CpuBackendTest, DecoderLayersEqualTheHalvesOpByOpBitForBit) {
         const auto x0 = RandomFloats(n * n_embd, seed++, 2.0f);
         auto fused = Upload(*stream, x0, n, n_embd);
         auto composed = Upload(*stream, x0, n, n_embd);
-        auto xn = stream->NewTensor(n, n_embd);
-        auto q = stream->NewTensor(n, q_dim);
-        auto k = stream->NewTensor(n, kv_dim);
-        auto v = stream->NewTensor(n, kv_dim);
-        auto attn = stream->NewTensor(n, q_dim);
+        const AttentionTensors tensors = NewAttentionTensors(*stream, n, n_embd, q_dim, kv_dim);
         auto g = stream->NewTensor(n, n_ff);
         auto u = stream->NewTensor(n, n_ff);
-        const SelfAttentionScratch attention_scratch{xn.get(), q.get(), k.get(), v.get(),
-                                                     attn.get()};
-        const FeedForwardScratch feed_forward_scratch{xn.get(), g.get(), u.get()};
+        const SelfAttentionScratch attention_scratch = tensors.scratch();
+        const FeedForwardScratch feed_forward_scratch{tensors.xn.get(), g.get(), u.get()};
         const TokenSlots slots{seq, pos};
         stream->DecoderLayers(*fused, layers, 1e-5f, q_rope, k_rope, attention, *caches[0], slots,
                               attention_scratch, feed_forward_scratch);
@@ -621,15 +640,7 @@ TEST_F(CpuBackendTest, DecoderLayersEqualTheHalvesOpByOpBitForBit) {
             << TypeName(type) << " threads " << threads << " n " << n;
         EXPECT_NE(std::memcmp(a.data(), x0.data(), a.size() * sizeof(float)), 0);
       }
-      const auto& c0 = static_cast<const cpu::CpuKvCache&>(*caches[0]);
-      const auto& c1 = static_cast<const cpu::CpuKvCache&>(*caches[1]);
-      for (int64_t l = 0; l < 3; ++l) {
-        for (int64_t h = 0; h < n_head_kv; ++h) {
-          const size_t bytes = static_cast<size_t>(next_pos * head_dim) * c0.element_bytes();
-          EXPECT_EQ(std::memcmp(c0.k(l, 0, h, 0), c1.k(l, 0, h, 0), bytes), 0);
-          EXPECT_EQ(std::memcmp(c0.v(l, 0, h, 0), c1.v(l, 0, h, 0), bytes), 0);
-        }
-      }
+      for (int64_t l = 0; l < 3; ++l) ExpectSameCacheRows(*caches[0], *caches[1], l, 0, next_pos);
     }
   }
 }
