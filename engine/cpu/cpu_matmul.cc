@@ -43,12 +43,21 @@ int64_t RowChunks::End(int64_t c) const {
   return std::min(rows, (c + 1) * blocks_per_chunk * kTileRows);
 }
 
-IdlePrefetch ShareOfRows(const CpuWeight& w, const RowChunks& chunks, int threads, int thread) {
-  const auto [first, last] = ChunkShares::InitialShare(chunks.count, threads, thread);
-  if (first >= last) return IdlePrefetch(w.row(0), 0);
-  const int64_t r0 = chunks.Begin(first), r1 = chunks.End(last - 1);
+namespace {
+
+// Rows [r0, r1) of `w`, at most kIdlePrefetchBytes of them from the front, to prefetch.
+IdlePrefetch FrontRows(const CpuWeight& w, int64_t r0, int64_t r1) {
+  if (r0 >= r1) return IdlePrefetch(w.row(0), 0);
   return IdlePrefetch(w.row(r0),
                       std::min(kIdlePrefetchBytes, static_cast<size_t>(r1 - r0) * w.row_bytes()));
+}
+
+}  // namespace
+
+IdlePrefetch ShareOfRows(const CpuWeight& w, const RowChunks& chunks, int threads, int thread) {
+  const auto [first, last] = ChunkShares::InitialShare(chunks.count, threads, thread);
+  if (first >= last) return FrontRows(w, 0, 0);
+  return FrontRows(w, chunks.Begin(first), chunks.End(last - 1));
 }
 
 void MultiplyRows(const CpuWeight& w, const uint8_t* act, size_t act_stride, int64_t n,
@@ -135,12 +144,9 @@ IdlePrefetch ProductBlocks::Front(int64_t begin, int64_t end) const {
   for (size_t i = 0; i < count_; ++i) {
     if (begin >= first_block_[i + 1]) continue;
     const CpuWeight& w = *targets_[i].w;
-    const int64_t r0 = (begin - first_block_[i]) * kTileRows;
-    const int64_t r1 =
-        std::min(w.rows(), (std::min(end, first_block_[i + 1]) - first_block_[i]) * kTileRows);
-    if (r0 >= r1) break;
-    return IdlePrefetch(w.row(r0),
-                        std::min(kIdlePrefetchBytes, static_cast<size_t>(r1 - r0) * w.row_bytes()));
+    return FrontRows(
+        w, (begin - first_block_[i]) * kTileRows,
+        std::min(w.rows(), (std::min(end, first_block_[i + 1]) - first_block_[i]) * kTileRows));
   }
   return IdlePrefetch(nullptr, 0);
 }

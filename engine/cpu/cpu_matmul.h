@@ -84,12 +84,15 @@ constexpr size_t kMaxMatMulTargets = 4;
 // blocks after product i-1's: the range MatMuls splits over the threads.
 class ProductBlocks {
  public:
+  ProductBlocks() = default;  // no products
   // REQUIRES: 1 <= targets.size() <= kMaxMatMulTargets.
   explicit ProductBlocks(std::span<const MatMulTarget> targets);
 
   int64_t blocks() const { return first_block_[count_]; }
   // Blocks per claimed chunk (BlocksPerChunk of the products' average row size).
   int64_t ChunkBlocks(int64_t n, int threads) const;
+  // Claimed chunks of `per_chunk` blocks that cover the range.
+  int64_t Chunks(int64_t per_chunk) const { return (blocks() + per_chunk - 1) / per_chunk; }
   // Blocks [begin, end) of the range: each product's rows there, multiplied with its n
   // activation rows acts[i], plus its bias.
   void Run(std::span<const PreparedActivations> acts, int64_t begin, int64_t end, int64_t n) const;

@@ -79,24 +79,21 @@ void FusedSelfAttention::Prepare(int slot, int threads, const RopeTable& rope_ta
   const int64_t n = args.slots.size();
   const Weights& w = args.w;
   const Scratch& scratch = args.scratch;
-  // Q, K and V as one range of row blocks, as MatMuls splits them.
-  p.qkv_targets = {MatMulTarget{w.wq, w.bq ? w.bq->floats() : nullptr, scratch.q->data()},
-                   MatMulTarget{w.wk, w.bk ? w.bk->floats() : nullptr, scratch.k->data()},
-                   MatMulTarget{w.wv, w.bv ? w.bv->floats() : nullptr, scratch.v->data()}};
-  const ProductBlocks qkv(p.qkv_targets);
-  p.qkv_per_chunk = qkv.ChunkBlocks(n, threads);
-  qkv_shares_[static_cast<size_t>(slot)].Reset(
-      (qkv.blocks() + p.qkv_per_chunk - 1) / p.qkv_per_chunk, threads);
+  const MatMulTarget qkv_targets[] = {{w.wq, w.bq ? w.bq->floats() : nullptr, scratch.q->data()},
+                                      {w.wk, w.bk ? w.bk->floats() : nullptr, scratch.k->data()},
+                                      {w.wv, w.bv ? w.bv->floats() : nullptr, scratch.v->data()}};
+  p.qkv = ProductBlocks(qkv_targets);
+  p.qkv_per_chunk = p.qkv.ChunkBlocks(n, threads);
+  qkv_shares_[static_cast<size_t>(slot)].Reset(p.qkv.Chunks(p.qkv_per_chunk), threads);
   p.wo_chunks = RowChunks::For(args.x->cols(), w.wo->row_bytes(), n, threads);
   wo_shares_[static_cast<size_t>(slot)].Reset(p.wo_chunks.count, threads);
 }
 
 IdlePrefetch FusedSelfAttention::FirstShare(int slot, int thread) const {
   const Plan& p = plans_[static_cast<size_t>(slot)];
-  const ProductBlocks qkv(p.qkv_targets);
-  const int64_t chunks = (qkv.blocks() + p.qkv_per_chunk - 1) / p.qkv_per_chunk;
-  const auto [first, last] = ChunkShares::InitialShare(chunks, p.threads, thread);
-  return qkv.Front(first * p.qkv_per_chunk, std::min(qkv.blocks(), last * p.qkv_per_chunk));
+  const auto [first, last] =
+      ChunkShares::InitialShare(p.qkv.Chunks(p.qkv_per_chunk), p.threads, thread);
+  return p.qkv.Front(first * p.qkv_per_chunk, std::min(p.qkv.blocks(), last * p.qkv_per_chunk));
 }
 
 void FusedSelfAttention::RunThread(int slot, ThreadPool& pool, int thread) {
@@ -121,7 +118,7 @@ void FusedSelfAttention::RunThread(int slot, ThreadPool& pool, int thread) {
   const int64_t head_dim = attention.head_dim;
   const bool neox = args.q_rope.ordering == RopeOrdering::kNeox;
   const std::array<const CpuWeight*, 3> weights = {w.wq, w.wk, w.wv};
-  const ProductBlocks qkv(p.qkv_targets);
+  const ProductBlocks& qkv = p.qkv;
 
   uint8_t* mine = per_thread_[static_cast<size_t>(thread)].data();
   auto* xn = reinterpret_cast<float*>(mine);

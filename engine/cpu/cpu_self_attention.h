@@ -98,7 +98,7 @@ class FusedSelfAttention {
     Args args{};
     const RopeTable* rope_table = nullptr;
     Layout layout;
-    std::array<MatMulTarget, 3> qkv_targets{};
+    ProductBlocks qkv;  // Q, K and V as one range of row blocks, as MatMuls splits them
     int threads = 1;
     int64_t qkv_per_chunk = 1;
     RowChunks wo_chunks{};
