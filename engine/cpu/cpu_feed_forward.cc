@@ -23,19 +23,25 @@ void FusedFeedForward::Run(ThreadPool& pool, const Args& args) {
 
 // Per thread: xn (n * n_embd floats), then the gate activations, then the up activations
 // unless they share the gate's format. Shared: the down activations.
-FusedFeedForward::ScratchSize FusedFeedForward::ScratchBytes(const Args& args) {
+FusedFeedForward::Layout FusedFeedForward::LayoutFor(const Args& args) {
   const int64_t n = args.n, n_embd = args.x->cols();
-  const bool shared_format =
+  Layout layout;
+  layout.shared_format =
       quant::ActivationType(args.gate->type()) == quant::ActivationType(args.up->type());
-  const size_t per_thread = static_cast<size_t>(n * n_embd) * sizeof(float) +
-                            PreparedActivationBytes(*args.gate, n, n_embd) +
-                            (shared_format ? 0 : PreparedActivationBytes(*args.up, n, n_embd));
-  const bool quantize_down = quant::ActivationType(args.down->type()) != TensorType::kF32;
-  const size_t shared =
-      quantize_down
-          ? static_cast<size_t>(n) * quant::ActivationRowBytes(args.down->type(), args.gate->rows())
-          : 0;
-  return {per_thread, shared};
+  layout.xn_bytes = static_cast<size_t>(n * n_embd) * sizeof(float);
+  layout.gate_bytes = PreparedActivationBytes(*args.gate, n, n_embd);
+  layout.size.per_thread =
+      layout.xn_bytes + layout.gate_bytes +
+      (layout.shared_format ? 0 : PreparedActivationBytes(*args.up, n, n_embd));
+  layout.quantize_down = quant::ActivationType(args.down->type()) != TensorType::kF32;
+  layout.down_stride =
+      layout.quantize_down ? quant::ActivationRowBytes(args.down->type(), args.gate->rows()) : 0;
+  layout.size.shared = static_cast<size_t>(n) * layout.down_stride;
+  return layout;
+}
+
+FusedFeedForward::ScratchSize FusedFeedForward::ScratchBytes(const Args& args) {
+  return LayoutFor(args).size;
 }
 
 void FusedFeedForward::Reserve(ScratchSize bytes) {
@@ -49,15 +55,11 @@ void FusedFeedForward::Prepare(int slot, int threads, const Args& args) {
   Plan& p = plans_[static_cast<size_t>(slot)];
   p.args = args;
   p.threads = threads;
+  p.layout = LayoutFor(args);
   const CpuWeight &gate = *args.gate, &up = *args.up, &down = *args.down;
   const int64_t n = args.n;
   p.n_embd = args.x->cols();
   p.n_ff = gate.rows();
-  p.shared_format = quant::ActivationType(gate.type()) == quant::ActivationType(up.type());
-  p.xn_bytes = static_cast<size_t>(n * p.n_embd) * sizeof(float);
-  p.gate_bytes = PreparedActivationBytes(gate, n, p.n_embd);
-  p.quantize_down = quant::ActivationType(down.type()) != TensorType::kF32;
-  p.down_stride = p.quantize_down ? quant::ActivationRowBytes(down.type(), p.n_ff) : 0;
   // Quantization blocks of one down activation row, split evenly over the threads.
   p.down_block = Traits(quant::ActivationType(down.type())).block_elems;
   p.down_blocks = p.n_ff / p.down_block;
@@ -78,6 +80,7 @@ void FusedFeedForward::RunThread(int slot, ThreadPool& pool, int thread) {
   ChunkShares& gate_up_shares = gate_up_shares_[static_cast<size_t>(slot)];
   ChunkShares& down_shares = down_shares_[static_cast<size_t>(slot)];
   const int threads = p.threads;
+  const Layout& layout = p.layout;
   const int64_t n = args.n, n_embd = p.n_embd, n_ff = p.n_ff;
   const CpuWeight &gate = *args.gate, &up = *args.up, &down = *args.down;
   float *h = args.h, *u = args.u;
@@ -87,10 +90,12 @@ void FusedFeedForward::RunThread(int slot, ThreadPool& pool, int thread) {
   for (int64_t t = 0; t < n; ++t) {
     RmsNormF32(args.x->row(t), args.norm->floats(), n_embd, args.eps, xn + t * n_embd);
   }
-  const PreparedActivations gate_act = PrepareActivations(gate, xn, n, n_embd, mine + p.xn_bytes);
+  const PreparedActivations gate_act =
+      PrepareActivations(gate, xn, n, n_embd, mine + layout.xn_bytes);
   const PreparedActivations up_act =
-      p.shared_format ? gate_act
-                      : PrepareActivations(up, xn, n, n_embd, mine + p.xn_bytes + p.gate_bytes);
+      layout.shared_format
+          ? gate_act
+          : PrepareActivations(up, xn, n, n_embd, mine + layout.xn_bytes + layout.gate_bytes);
 
   for (int64_t c = gate_up_shares.Claim(thread); c >= 0; c = gate_up_shares.Claim(thread)) {
     const int64_t r0 = p.gate_up_chunks.Begin(c), r1 = p.gate_up_chunks.End(c);
@@ -106,18 +111,18 @@ void FusedFeedForward::RunThread(int slot, ThreadPool& pool, int thread) {
 
   const uint8_t* down_act = reinterpret_cast<const uint8_t*>(h);
   size_t down_act_stride = static_cast<size_t>(n_ff) * sizeof(float);
-  if (p.quantize_down) {
+  if (layout.quantize_down) {
     const int64_t b0 = p.down_blocks * thread / threads;
     const int64_t b1 = p.down_blocks * (thread + 1) / threads;
     for (int64_t t = 0; t < n && b0 < b1; ++t) {
       quant::QuantizeActivationRow(down.type(), h + t * n_ff + b0 * p.down_block,
-                                   down_act_.data() + static_cast<size_t>(t) * p.down_stride +
+                                   down_act_.data() + static_cast<size_t>(t) * layout.down_stride +
                                        quant::ActivationRowBytes(down.type(), b0 * p.down_block),
                                    (b1 - b0) * p.down_block);
     }
     pool.Barrier(down_prefetch);
     down_act = down_act_.data();
-    down_act_stride = p.down_stride;
+    down_act_stride = layout.down_stride;
   }
 
   for (int64_t c = down_shares.Claim(thread); c >= 0; c = down_shares.Claim(thread)) {

@@ -67,13 +67,21 @@ class FusedFeedForward {
   IdlePrefetch FirstShare(int slot, int thread) const;
 
  private:
+  // Where the scratch holds what (see ScratchBytes), and how much of it there is.
+  struct Layout {
+    bool shared_format = false;  // up reads the gate activations
+    bool quantize_down = false;  // down reads quantized activations from down_act_
+    size_t xn_bytes = 0, gate_bytes = 0, down_stride = 0;
+    ScratchSize size{0, 0};
+  };
+  static Layout LayoutFor(const Args& args);
+
   // What Prepare works out for RunThread.
   struct Plan {
     Args args{};
     int threads = 1;
+    Layout layout;
     int64_t n_embd = 0, n_ff = 0;
-    bool shared_format = false, quantize_down = false;
-    size_t xn_bytes = 0, gate_bytes = 0, down_stride = 0;
     int64_t down_block = 1, down_blocks = 0;
     RowChunks gate_up_chunks{}, down_chunks{};
   };
