@@ -161,9 +161,9 @@ class CpuStream final : public ComputeStream {
                                    scratch);
       return;
     }
-    self_attention_.Run(pool_, rope_table_,
-                        {&AsCpu(x), CpuAttentionWeights(w), eps, q_rope, k_rope, attention,
-                         &AsCpu(cache), layer, slots, CpuAttentionScratch(scratch)});
+    self_attention_.Run(
+        pool_, rope_table_,
+        CpuAttentionArgs(x, w, eps, q_rope, k_rope, attention, cache, layer, slots, scratch));
   }
 
   // All layers in one hand-off: each thread goes from a layer's attention half to its
@@ -183,24 +183,11 @@ class CpuStream final : public ComputeStream {
     }
     if (layers.empty()) return;
     const auto attention_args = [&](size_t i) {
-      return FusedSelfAttention::Args{&AsCpu(x),     CpuAttentionWeights(layers[i].attention),
-                                      eps,           q_rope,
-                                      k_rope,        attention,
-                                      &AsCpu(cache), static_cast<int64_t>(i),
-                                      slots,         CpuAttentionScratch(attention_scratch)};
+      return CpuAttentionArgs(x, layers[i].attention, eps, q_rope, k_rope, attention, cache,
+                              static_cast<int64_t>(i), slots, attention_scratch);
     };
     const auto feed_forward_args = [&](size_t i) {
-      const FeedForwardWeights& w = layers[i].feed_forward;
-      return FusedFeedForward::Args{&AsCpu(x),
-                                    &AsCpu(*w.norm),
-                                    &AsCpu(*w.gate),
-                                    &AsCpu(*w.up),
-                                    &AsCpu(*w.down),
-                                    eps,
-                                    n,
-                                    AsCpu(*feed_forward_scratch.gate).data(),
-                                    AsCpu(*feed_forward_scratch.up).data(),
-                                    AsCpu(*feed_forward_scratch.xn).data()};
+      return CpuFeedForwardArgs(x, layers[i].feed_forward, eps, n, feed_forward_scratch);
     };
     rope_table_.Prepare(pool_, q_rope.freq_base, q_rope.freq_scale, q_rope.n_rot, slots.pos);
     size_t attention_bytes = 0;
@@ -241,19 +228,43 @@ class CpuStream final : public ComputeStream {
       ComputeStream::FeedForward(x, w, eps, n, scratch);
       return;
     }
-    feed_forward_.Run(
-        pool_, {&AsCpu(x), &AsCpu(*w.norm), &AsCpu(*w.gate), &AsCpu(*w.up), &AsCpu(*w.down), eps, n,
-                AsCpu(*scratch.gate).data(), AsCpu(*scratch.up).data(), AsCpu(*scratch.xn).data()});
+    feed_forward_.Run(pool_, CpuFeedForwardArgs(x, w, eps, n, scratch));
   }
 
  private:
-  static FusedSelfAttention::Weights CpuAttentionWeights(const SelfAttentionWeights& w) {
+  // The arguments of SelfAttention and FeedForward as the fused halves take them.
+  static FusedSelfAttention::Args CpuAttentionArgs(DeviceTensor& x, const SelfAttentionWeights& w,
+                                                   float eps, const RopeParams& q_rope,
+                                                   const RopeParams& k_rope,
+                                                   const AttentionParams& attention, KvCache& cache,
+                                                   int64_t layer, const TokenSlots& slots,
+                                                   const SelfAttentionScratch& s) {
     auto cpu = [](const DeviceWeight* weight) { return weight ? &AsCpu(*weight) : nullptr; };
-    return {cpu(w.norm), cpu(w.wq), cpu(w.bq), cpu(w.wk),
-            cpu(w.bk),   cpu(w.wv), cpu(w.bv), cpu(w.wo)};
+    return {
+        &AsCpu(x),
+        {cpu(w.norm), cpu(w.wq), cpu(w.bq), cpu(w.wk), cpu(w.bk), cpu(w.wv), cpu(w.bv), cpu(w.wo)},
+        eps,
+        q_rope,
+        k_rope,
+        attention,
+        &AsCpu(cache),
+        layer,
+        slots,
+        {&AsCpu(*s.xn), &AsCpu(*s.q), &AsCpu(*s.k), &AsCpu(*s.v), &AsCpu(*s.attn)}};
   }
-  static FusedSelfAttention::Scratch CpuAttentionScratch(const SelfAttentionScratch& s) {
-    return {&AsCpu(*s.xn), &AsCpu(*s.q), &AsCpu(*s.k), &AsCpu(*s.v), &AsCpu(*s.attn)};
+  static FusedFeedForward::Args CpuFeedForwardArgs(DeviceTensor& x, const FeedForwardWeights& w,
+                                                   float eps, int64_t n,
+                                                   const FeedForwardScratch& s) {
+    return {&AsCpu(x),
+            &AsCpu(*w.norm),
+            &AsCpu(*w.gate),
+            &AsCpu(*w.up),
+            &AsCpu(*w.down),
+            eps,
+            n,
+            AsCpu(*s.gate).data(),
+            AsCpu(*s.up).data(),
+            AsCpu(*s.xn).data()};
   }
 
   ThreadPool pool_;
