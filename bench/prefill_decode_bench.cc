@@ -24,7 +24,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -36,6 +35,7 @@
 #include <vector>
 
 #include "bench/paired_ceiling.h"
+#include "bench/plain_flags.h"
 #include "bench/read_probe_client.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/gguf/gguf_file.h"
@@ -492,42 +492,35 @@ int Run(const Flags& flags) {
 
 int main(int argc, char** argv) {
   infernet::bench::Flags flags;
-  CLI::App app{"Engine prefill/decode speed and memory against the machine's limits"};
-  app.add_option("--model", flags.model, "GGUF model")->required();
-  app.add_option("--threads", flags.threads, "threads")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
-  app.add_option("--prompt-tokens", flags.prompt_tokens, "prefill length")
-      ->check(CLI::Range(1, 8192))
-      ->capture_default_str();
-  app.add_option("--decode-tokens", flags.decode_tokens, "tokens to decode")
-      ->check(CLI::Range(1, 8192))
-      ->capture_default_str();
-  app.add_option("--repetitions", flags.repetitions, "prefill repetitions (best is kept)")
-      ->check(CLI::Range(1, 100))
-      ->capture_default_str();
-  app.add_option("--bandwidth-mib", flags.bandwidth_mib, "bandwidth buffer size")
-      ->check(CLI::Range(64, 1 << 16))
-      ->capture_default_str();
-  app.add_option("--segment-seconds", flags.segment_seconds,
-                 "least decode time between two paired bandwidth readings (a segment ends after "
-                 "the token that reaches it)")
-      ->check(CLI::Range(0.0, 60.0))
-      ->capture_default_str();
-  app.add_option("--probe-mib", flags.probe_mib, "paired-reading buffer size")
-      ->check(CLI::Range(64, 1 << 16))
-      ->capture_default_str();
-  app.add_option("--probe-repetitions", flags.probe_repetitions,
-                 "passes per paired reading (best is kept)")
-      ->check(CLI::Range(1, 100))
-      ->capture_default_str();
-  app.add_option("--kv-type", flags.kv_type, "KV cache type: f16 or f32")
-      ->check(CLI::IsMember({"f16", "f32"}))
-      ->capture_default_str();
-  app.add_flag("--skip-limits", flags.skip_limits,
-               "engine figures only: no bandwidth or SGEMM reference (ratios are null)");
-  app.add_option("--limits-program", flags.limits_program,
-                 "the machine-limits program (default: infernet_machine_limits beside this one)");
-  CLI11_PARSE(app, argc, argv);
+  // PlainFlags rather than CLI11: this process's peak RSS is the figure measured (plain_flags.h).
+  infernet::bench::PlainFlags parser(
+      "Engine prefill/decode speed and memory against the machine's limits");
+  parser.Add("model", &flags.model, "GGUF model", {}, /*required=*/true);
+  parser.Add("threads", &flags.threads, "threads", 1, 256);
+  parser.Add("prompt-tokens", &flags.prompt_tokens, "prefill length", 1, 8192);
+  parser.Add("decode-tokens", &flags.decode_tokens, "tokens to decode", 1, 8192);
+  parser.Add("repetitions", &flags.repetitions, "prefill repetitions (best is kept)", 1, 100);
+  parser.Add("bandwidth-mib", &flags.bandwidth_mib, "bandwidth buffer size", 64, 1 << 16);
+  parser.Add("segment-seconds", &flags.segment_seconds,
+             "least decode time between two paired bandwidth readings (a segment ends after "
+             "the token that reaches it)",
+             0.0, 60.0);
+  parser.Add("probe-mib", &flags.probe_mib, "paired-reading buffer size", 64, 1 << 16);
+  parser.Add("probe-repetitions", &flags.probe_repetitions,
+             "passes per paired reading (best is kept)", 1, 100);
+  parser.Add("kv-type", &flags.kv_type, "KV cache type", {"f16", "f32"});
+  parser.AddSwitch("skip-limits", &flags.skip_limits,
+                   "engine figures only: no bandwidth or SGEMM reference (ratios are null)");
+  parser.Add("limits-program", &flags.limits_program,
+             "the machine-limits program (default: infernet_machine_limits beside this one)");
+  bool help = false;
+  if (const infernet::Status status = parser.Parse(argc, argv, &help); !status.ok()) {
+    std::fprintf(stderr, "error: %s\nRun with --help for the flags.\n", status.message().c_str());
+    return 2;
+  }
+  if (help) {
+    std::fputs(parser.Usage(argv[0]).c_str(), stdout);
+    return 0;
+  }
   return infernet::bench::Run(flags);
 }
