@@ -215,9 +215,9 @@ class CpuStream final : public ComputeStream {
           feed_forward_.Prepare(next, threads, feed_forward_args(i + 1));
         }
         self_attention_.RunThread(slot, pool_, thread);
-        pool_.Barrier(feed_forward_.FirstShare(slot, thread));
+        pool_.Barrier(thread, feed_forward_.FirstShare(slot, thread));
         feed_forward_.RunThread(slot, pool_, thread);
-        if (!last) pool_.Barrier(self_attention_.FirstShare(next, thread));
+        if (!last) pool_.Barrier(thread, self_attention_.FirstShare(next, thread));
       }
     });
   }

@@ -107,7 +107,7 @@ void FusedFeedForward::RunThread(int slot, ThreadPool& pool, int thread) {
     }
   }
   IdlePrefetch down_prefetch = ShareOfRows(down, p.down_chunks, threads, thread);
-  pool.Barrier(down_prefetch);
+  pool.Barrier(thread, down_prefetch);
 
   const uint8_t* down_act = reinterpret_cast<const uint8_t*>(h);
   size_t down_act_stride = static_cast<size_t>(n_ff) * sizeof(float);
@@ -120,7 +120,7 @@ void FusedFeedForward::RunThread(int slot, ThreadPool& pool, int thread) {
                                        quant::ActivationRowBytes(down.type(), b0 * p.down_block),
                                    (b1 - b0) * p.down_block);
     }
-    pool.Barrier(down_prefetch);
+    pool.Barrier(thread, down_prefetch);
     down_act = down_act_.data();
     down_act_stride = layout.down_stride;
   }

@@ -96,6 +96,23 @@ IdlePrefetch FusedSelfAttention::FirstShare(int slot, int thread) const {
   return p.qkv.Front(first * p.qkv_per_chunk, std::min(p.qkv.blocks(), last * p.qkv_per_chunk));
 }
 
+namespace {
+
+// Requests the cache lines of [p, p + bytes) for reading or for writing, all at once.
+void PrefetchLines(const void* p, size_t bytes, bool write) {
+  const auto first = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{63};
+  const auto end = reinterpret_cast<uintptr_t>(p) + bytes;
+  for (uintptr_t line = first; line < end; line += 64) {
+    if (write) {
+      __builtin_prefetch(reinterpret_cast<const void*>(line), 1, 3);
+    } else {
+      __builtin_prefetch(reinterpret_cast<const void*>(line), 0, 3);
+    }
+  }
+}
+
+}  // namespace
+
 void FusedSelfAttention::RunThread(int slot, ThreadPool& pool, int thread) {
   const Plan& p = plans_[static_cast<size_t>(slot)];
   const Args& args = p.args;
@@ -135,10 +152,25 @@ void FusedSelfAttention::RunThread(int slot, ThreadPool& pool, int thread) {
   for (int64_t c = qkv_shares.Claim(thread); c >= 0; c = qkv_shares.Claim(thread)) {
     qkv.Run(acts, c * p.qkv_per_chunk, std::min(qkv.blocks(), (c + 1) * p.qkv_per_chunk), n);
   }
-  pool.Barrier();
+  pool.Barrier(thread);
 
   // The same items per thread in both loops, as CausalAttention splits them.
   const int64_t item_begin = items * thread / threads, item_end = items * (thread + 1) / threads;
+  // The rows below were mostly written by other threads' QKV chunks, and the cache positions are
+  // new: requested as the loop reached them, one transfer waited after another. Asking for all
+  // lines first overlaps them (when the vCPUs were far apart, 100m-Q4_K decode 0.3 % faster).
+  const size_t head_bytes = static_cast<size_t>(head_dim) * sizeof(float);
+  const size_t cache_row_bytes = static_cast<size_t>(head_dim) * cache.element_bytes();
+  for (int64_t item = item_begin; item < item_end; ++item) {
+    const int64_t i = item / attention.n_head_kv, g = item % attention.n_head_kv;
+    const int32_t seq = slots.seq[static_cast<size_t>(i)];
+    const int32_t pos = slots.pos[static_cast<size_t>(i)];
+    PrefetchLines(scratch.q->row(i) + g * group * head_dim, head_bytes * group, true);
+    PrefetchLines(scratch.k->row(i) + g * head_dim, head_bytes, true);
+    PrefetchLines(scratch.v->row(i) + g * head_dim, head_bytes, false);
+    PrefetchLines(cache.k(args.layer, seq, g, pos), cache_row_bytes, true);
+    PrefetchLines(cache.v(args.layer, seq, g, pos), cache_row_bytes, true);
+  }
   for (int64_t item = item_begin; item < item_end; ++item) {
     const int64_t i = item / attention.n_head_kv, g = item % attention.n_head_kv;
     const float* cos = rope_table.cos(i);
@@ -152,13 +184,13 @@ void FusedSelfAttention::RunThread(int slot, ThreadPool& pool, int thread) {
     cache.StoreK(args.layer, seq, g, pos, 1, k + g * head_dim);
     cache.StoreV(args.layer, seq, g, pos, 1, scratch.v->row(i) + g * head_dim);
   }
-  if (layout.shared_sequence) pool.Barrier();
+  if (layout.shared_sequence) pool.Barrier(thread);
   auto* scores = reinterpret_cast<float*>(mine + layout.scores_offset);
   for (int64_t item = item_begin; item < item_end; ++item) {
     AttendItem(*scratch.q, cache, args.layer, slots, attention, item, layout.max_len, scores,
                *scratch.attn);
   }
-  pool.Barrier(ShareOfRows(*w.wo, p.wo_chunks, threads, thread));
+  pool.Barrier(thread, ShareOfRows(*w.wo, p.wo_chunks, threads, thread));
 
   const PreparedActivations wo_act =
       PrepareActivations(*w.wo, scratch.attn->data(), n, q_dim, mine + layout.wo_offset);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -103,35 +104,44 @@ class ThreadPool {
     Dispatch([](void* ctx, int thread) { (*static_cast<F*>(ctx))(thread); }, &fn);
   }
 
-  // Inside RunOnAll only, called by every thread the same number of times: returns once all have
-  // called it, and everything each wrote before its call is visible to all after theirs.
-  void Barrier() {
-    Barrier([] { return false; });
+  // Inside RunOnAll only, called by every thread the same number of times, `thread` being the
+  // index RunOnAll passed it: returns once all have called it, and everything each wrote before
+  // its call is visible to all after theirs.
+  void Barrier(int thread) {
+    Barrier(thread, [] { return false; });
   }
   // Barrier() that calls idle() while it waits, until idle() returns false: work that only
   // helps the next phase (prefetching its data), done in time otherwise spent spinning.
+  //
+  // Each thread counts its arrivals in a line of its own and waits until every other count has
+  // caught up: no line is written by two threads, so the last to arrive only stores and reads,
+  // where a shared counter made it wait for that line to come over from the other core (a
+  // locked add) before it could publish the round. When this VM's two vCPUs sit on distant cores
+  // a transfer costs ~0.25 us, and decode crosses 72 barriers a token (100m models): 0.2 %
+  // faster decode there, in alternated A/B.
   template <class Idle>
-  void Barrier(Idle&& idle) {
+  void Barrier(int thread, Idle&& idle) {
     if (n_threads_ == 1) return;
-    const uint32_t round = barrier_round_.load(std::memory_order_acquire);
-    if (barrier_arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_threads_) {
-      barrier_arrived_.store(0, std::memory_order_relaxed);
-      barrier_round_.store(round + 1, std::memory_order_release);
-      return;
-    }
+    std::atomic<uint64_t>& mine = arrivals_[static_cast<size_t>(thread)].count;
+    const uint64_t round = mine.load(std::memory_order_relaxed) + 1;
+    mine.store(round, std::memory_order_release);
     bool busy = true;
-    for (int i = 0; barrier_round_.load(std::memory_order_acquire) == round; ++i) {
-      if (busy) {
-        busy = idle();
-      } else {
-        Relax(i);
+    int waits = 0;
+    for (int t = 0; t < n_threads_; ++t) {
+      if (t == thread) continue;
+      while (arrivals_[static_cast<size_t>(t)].count.load(std::memory_order_acquire) < round) {
+        if (busy) {
+          busy = idle();
+        } else {
+          Relax(waits++);
+        }
       }
     }
   }
 
  private:
-  // Spins briefly (pause), then yields, so that when threads outnumber free cores the thread
-  // being waited for gets to run.
+  // Spins (pause), then yields, so that when threads outnumber free cores the thread being
+  // waited for gets to run.
   static void Relax(int iteration);
   using Call = void (*)(void*, int);
   // Runs call(ctx, t) on every thread t (the caller runs t = 0) and waits for all.
@@ -149,9 +159,11 @@ class ThreadPool {
   void* ctx_ = nullptr;
   bool stop_ = false;
   alignas(64) std::atomic<int> pending_{0};
-  // Barrier(): threads arrived in the current round, and the number of rounds completed.
-  alignas(64) std::atomic<int> barrier_arrived_{0};
-  alignas(64) std::atomic<uint32_t> barrier_round_{0};
+  // Barrier(): how many times each thread has arrived, one cache line each.
+  struct alignas(64) Arrivals {
+    std::atomic<uint64_t> count{0};
+  };
+  std::unique_ptr<Arrivals[]> arrivals_;
 };
 
 }  // namespace infernet::cpu

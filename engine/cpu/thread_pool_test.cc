@@ -167,19 +167,23 @@ TEST(ThreadPoolTest, RunOnAllRunsEveryThreadAndBarriersSeparateItsPhases) {
     ThreadPool pool(threads);
     std::vector<std::atomic<int64_t>> slots(static_cast<size_t>(threads));
     std::atomic<int> mismatches{0}, calls{0};
-    constexpr int kRounds = 200;
-    pool.RunOnAll([&](int thread) {
-      calls++;
-      for (int round = 1; round <= kRounds; ++round) {
-        slots[static_cast<size_t>(thread)].store(round, std::memory_order_relaxed);
-        pool.Barrier();
-        for (int t = 0; t < threads; ++t) {
-          if (slots[static_cast<size_t>(t)].load(std::memory_order_relaxed) != round) mismatches++;
+    constexpr int kRounds = 200, kCalls = 3;
+    int base = 0;  // the rounds of earlier calls: the barrier counts carry over between calls
+    for (int call = 0; call < kCalls; ++call, base += kRounds) {
+      pool.RunOnAll([&](int thread) {
+        calls++;
+        for (int round = base + 1; round <= base + kRounds; ++round) {
+          slots[static_cast<size_t>(thread)].store(round, std::memory_order_relaxed);
+          pool.Barrier(thread);
+          for (int t = 0; t < threads; ++t) {
+            const int64_t seen = slots[static_cast<size_t>(t)].load(std::memory_order_relaxed);
+            if (seen != round) mismatches++;
+          }
+          pool.Barrier(thread);
         }
-        pool.Barrier();
-      }
-    });
-    EXPECT_EQ(calls.load(), threads);
+      });
+    }
+    EXPECT_EQ(calls.load(), kCalls * threads);
     EXPECT_EQ(mismatches.load(), 0) << threads << " threads";
   }
 }
@@ -194,20 +198,21 @@ TEST(ThreadPoolTest, BarrierRunsIdleWorkOnlyWhileWaitingAndUntilItIsDone) {
   std::atomic<bool> passed{false};
   pool.RunOnAll([&](int thread) {
     if (thread == 1) {
-      pool.Barrier([&] { return ++waiter_calls < kIdleCalls; });
+      pool.Barrier(thread, [&] { return ++waiter_calls < kIdleCalls; });
       passed = true;
     } else {
       while (waiter_calls.load() < kIdleCalls) {
       }
       EXPECT_FALSE(passed.load()) << "thread 1 left the barrier before thread 0 reached it";
-      pool.Barrier([&] { return ++last_calls < kIdleCalls; });
+      pool.Barrier(thread, [&] { return ++last_calls < kIdleCalls; });
     }
   });
   EXPECT_EQ(waiter_calls.load(), kIdleCalls);
   EXPECT_EQ(last_calls.load(), 0);
 
   ThreadPool single(1);
-  single.RunOnAll([&](int) { single.Barrier([&] { return ++last_calls < kIdleCalls; }); });
+  single.RunOnAll(
+      [&](int thread) { single.Barrier(thread, [&] { return ++last_calls < kIdleCalls; }); });
   EXPECT_EQ(last_calls.load(), 0);
 }
 
