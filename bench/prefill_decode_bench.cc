@@ -261,7 +261,6 @@ std::string JsonNumber(bool measured, double value, const char* format) {
 struct DecodeRun {
   std::vector<DecodeSegment> segments;
   std::vector<double> readings;
-  std::vector<int> segment_tokens;
   std::vector<TokenId> tokens;  // the tokens generated, the same in every repetition
   double seconds = 0;
   PairedCeiling paired;  // set by the caller where readings were taken
@@ -298,7 +297,6 @@ Result<DecodeRun> RunDecode(Context& ctx, const Flags& flags, TokenId first_toke
       if (Seconds(start) >= segment_seconds) break;
     }
     const double seconds = Seconds(start);
-    run.segment_tokens.push_back(count);
     run.seconds += seconds;
     // Token i attends to prompt_tokens + i + 1 positions.
     run.segments.push_back({count, seconds, flags.prompt_tokens + first + (count + 1) / 2.0});
@@ -413,7 +411,6 @@ int Run(const Flags& flags) {
   const DecodeRun& decode = runs[best];
   const std::vector<DecodeSegment>& segments = decode.segments;
   const std::vector<double>& readings = decode.readings;
-  const std::vector<int>& segment_tokens = decode.segment_tokens;
   const double decode_seconds = decode.seconds;
 
   if (!flags.skip_limits) {
@@ -434,9 +431,7 @@ int Run(const Flags& flags) {
   const double rss_limit = (weight_bytes + kv_bytes) * 1.10;
 
   const double avg_positions = flags.prompt_tokens + (flags.decode_tokens + 1) / 2.0;
-  const double bytes_per_token =
-      static_cast<double>(WeightBytesPerToken(file, config.tied_embeddings)) +
-      kv_per_position * avg_positions;
+  const double bytes_per_token = weights_per_token + kv_per_position * avg_positions;
   const double decode_tps = flags.decode_tokens / decode_seconds;
   const double prefill_tps = flags.prompt_tokens / best_prefill;
   const double prefill_gflops =
@@ -449,8 +444,9 @@ int Run(const Flags& flags) {
     repetition_tok_s.push_back(flags.decode_tokens / run.seconds);
     repetition_fractions.push_back(100 * run.paired.fraction);
   }
-  std::vector<double> segment_tok_s;
+  std::vector<double> segment_tokens, segment_tok_s;
   for (const DecodeSegment& segment : segments) {
+    segment_tokens.push_back(segment.tokens);
     segment_tok_s.push_back(segment.tokens / segment.seconds);
   }
   const double read_gb = limits.read_best();
@@ -499,10 +495,9 @@ int Run(const Flags& flags) {
       JsonNumber(m, limits.read_gb_per_s[1], "%.2f").c_str(), bytes_per_token,
       JsonNumber(m, ceiling_tps, "%.3f").c_str(), JsonNumber(m, decode_fraction, "%.4f").c_str(),
       m ? (decode_fraction >= 0.80 ? "true" : "false") : "null", flags.segment_seconds,
-      JsonArray(std::vector<double>(segment_tokens.begin(), segment_tokens.end())).c_str(),
-      m ? JsonArray(readings).c_str() : "null", JsonArray(segment_tok_s).c_str(),
-      flags.decode_repetitions, best + 1, JsonArray(repetition_tok_s).c_str(),
-      m ? JsonArray(repetition_fractions).c_str() : "null",
+      JsonArray(segment_tokens).c_str(), m ? JsonArray(readings).c_str() : "null",
+      JsonArray(segment_tok_s).c_str(), flags.decode_repetitions, best + 1,
+      JsonArray(repetition_tok_s).c_str(), m ? JsonArray(repetition_fractions).c_str() : "null",
       JsonNumber(m, outer_ceiling_tps, "%.3f").c_str(),
       JsonNumber(m, outer_fraction, "%.4f").c_str(), peak_rss, kv_bytes, rss_limit,
       peak_rss <= rss_limit ? "true" : "false", load_start, load_end);
